@@ -1,0 +1,33 @@
+# Two commands for a new user: `make demo` and `make test` (see README.md).
+# Both create .venv, install the package (building its ROS 2 messages) and its tools there.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall whenever anything that goes into the installed package changes.
+SOURCES := pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg) \
+	$(shell find depth_pose_ros -name '*.py' -not -path '*/__pycache__/*')
+
+.PHONY: test lint pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (the ROS 2 wheels are cp311)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python $(SOURCES)
+	$(BIN)/python -m pip install --quiet ".[test]"
+	touch $@
+
+## test: set up and run the linters and the whole default test suite
+test: lint pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,122 @@
+"""Depth images between sensor_msgs/Image fields and numpy arrays in metres (what cv_bridge does).
+
+Works on any object with the fields of sensor_msgs/Image (rclpy messages, rosbags messages), so
+nothing here imports ROS. Decoding is zero-copy up to the single conversion to float32 metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+# encoding -> (pixel type, metres per unit)
+DEPTH_ENCODINGS: dict[str, tuple[np.dtype, float]] = {
+    "16UC1": (np.dtype(np.uint16), 0.001),
+    "mono16": (np.dtype(np.uint16), 0.001),
+    "32FC1": (np.dtype(np.float32), 1.0),
+}
+_ENCODING_HELP = "16UC1 or mono16 (millimetres) or 32FC1 (metres)"
+
+
+class ImageLike(Protocol):
+    """The fields of sensor_msgs/Image that describe the pixels."""
+
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: int
+    step: int
+    data: object  # bytes, array.array('B') or a uint8 numpy array
+
+
+@dataclass(frozen=True)
+class ImageFields:
+    """sensor_msgs/Image fields (without header) for an encoded depth image."""
+
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: int
+    step: int
+    data: bytes
+
+
+def pixel_view(image: ImageLike) -> np.ndarray:
+    """The image's pixels as an (height, width) array viewing the message's buffer (no copy).
+
+    Raises ValueError naming the field when the encoding is not a depth encoding or the sizes,
+    step and data length do not describe a valid image.
+    """
+    encoding = image.encoding
+    if encoding not in DEPTH_ENCODINGS:
+        raise ValueError(
+            f"encoding {encoding!r} is not a supported depth encoding (expected {_ENCODING_HELP})"
+        )
+    height, width, step = int(image.height), int(image.width), int(image.step)
+    if height <= 0 or width <= 0:
+        raise ValueError(f"image has zero size: height={height}, width={width}")
+    pixel_type, _ = DEPTH_ENCODINGS[encoding]
+    dtype = pixel_type.newbyteorder(">" if image.is_bigendian else "<")
+    row_bytes = width * dtype.itemsize
+    if step < row_bytes:
+        raise ValueError(
+            f"step={step} is smaller than one row of {width} {encoding} pixels ({row_bytes} bytes)"
+        )
+    buffer = np.frombuffer(image.data, dtype=np.uint8)
+    if buffer.size != height * step:
+        raise ValueError(
+            f"data length {buffer.size} does not match height*step = {height}*{step} = "
+            f"{height * step}"
+        )
+    return np.ndarray((height, width), dtype=dtype, buffer=buffer, strides=(step, dtype.itemsize))
+
+
+def depth_to_metres(image: ImageLike) -> np.ndarray:
+    """Decode a depth image to float32 metres, NaN where the pixel is invalid.
+
+    Invalid means 0 for millimetre encodings and anything not finite and positive for 32FC1.
+    """
+    pixels = pixel_view(image)
+    _, scale = DEPTH_ENCODINGS[image.encoding]
+    metres = pixels.astype(np.float32)  # the one copy: native byte order, contiguous
+    if scale != 1.0:
+        metres *= np.float32(scale)
+    metres[~((metres > 0) & (metres < np.inf))] = np.nan
+    return metres
+
+
+def metres_to_image(depth_m: np.ndarray, encoding: str = "16UC1") -> ImageFields:
+    """Encode float metres (NaN or <= 0 for invalid) as little-endian image fields.
+
+    Millimetre encodings round to the nearest millimetre, write 0 for invalid pixels and reject
+    depths beyond 65.535 m; 32FC1 keeps metres and writes NaN for invalid pixels.
+    """
+    depth_m = np.asarray(depth_m)
+    if depth_m.ndim != 2 or depth_m.size == 0:
+        raise ValueError(f"depth must be a non-empty 2-D array, got shape {depth_m.shape}")
+    if encoding not in DEPTH_ENCODINGS:
+        raise ValueError(f"cannot encode depth as {encoding!r} (expected {_ENCODING_HELP})")
+    pixel_type, scale = DEPTH_ENCODINGS[encoding]
+    values = depth_m.astype(np.float64) / scale
+    invalid = ~((values > 0) & np.isfinite(values))
+    if pixel_type == np.uint16:
+        values = np.rint(values)
+        if np.any(values[~invalid] > np.iinfo(np.uint16).max):
+            raise ValueError(
+                f"depth beyond {np.iinfo(np.uint16).max * scale} m cannot be {encoding}"
+            )
+        values[invalid] = 0
+    else:
+        values[invalid] = np.nan
+    pixels = values.astype(pixel_type.newbyteorder("<"))
+    height, width = pixels.shape
+    return ImageFields(
+        height=height,
+        width=width,
+        encoding=encoding,
+        is_bigendian=0,
+        step=width * pixels.itemsize,
+        data=pixels.tobytes(),
+    )
