@@ -34,6 +34,15 @@ SKELETON_DESCRIPTION = "depth_pose_ros/msg/SkeletonDescription"
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
+@dataclass(frozen=True)
+class BagTopics:
+    """The topics a depth recording uses (defaults: the node's input names)."""
+
+    depth: str = "/depth/image_raw"
+    camera_info: str = "/depth/camera_info"
+    ground_truth: str = "/ground_truth/skeletons"
+
+
 class BagError(Exception):
     """A bag cannot be read or written as asked; the message says why."""
 
