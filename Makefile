@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOURCES := pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg) \
 	$(shell find depth_pose_ros -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: test lint pytest clean
+.PHONY: test test-slow lint pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (the ROS 2 wheels are cp311)")'
@@ -28,6 +28,10 @@ lint: $(VENV)/.installed
 
 pytest: $(VENV)/.installed
 	$(BIN)/pytest
+
+## test-slow: the long tests left out of the default suite (multi-process training, ...)
+test-slow: $(VENV)/.installed
+	$(BIN)/pytest -m slow
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -120,3 +120,22 @@ def metres_to_image(depth_m: np.ndarray, encoding: str = "16UC1") -> ImageFields
         step=width * pixels.itemsize,
         data=pixels.tobytes(),
     )
+
+
+def check_plausible(depth_m: np.ndarray, encoding: str) -> None:
+    """Raise ValueError when decoded depth cannot be a room-scale scene: nothing valid, or
+    units that look wrong (millimetres in a float image, metres in a millimetre image)."""
+    valid = depth_m[np.isfinite(depth_m)]
+    if valid.size == 0:
+        raise ValueError("the image has no valid depth (every pixel is 0, NaN or inf)")
+    median = float(np.median(valid))
+    if encoding == "32FC1" and median > 20.0:
+        raise ValueError(
+            f"32FC1 depth should be in metres but its median is {median:.0f}: "
+            "millimetres in a float image?"
+        )
+    if encoding in ("16UC1", "mono16") and median < 0.1:
+        raise ValueError(
+            f"{encoding} depth should be in millimetres but its median is "
+            f"{median * 1000:.0f} mm: metres in an integer image?"
+        )

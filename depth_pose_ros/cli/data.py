@@ -1,22 +1,24 @@
-"""The `depth-pose` command: one entry point, a subcommand per job."""
+"""Data commands: info, bag-info, synth, eval (of results files or a model)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
+import json
 from importlib.metadata import version
 from pathlib import Path
 
 from depth_pose_ros import schema
+from depth_pose_ros.datasets import SPEC_HELP
 
 
 def _info(_: argparse.Namespace) -> int:
     """Print the installation and the joint schema."""
     from depth_pose_ros.resources import share_directory
+    from depth_pose_ros.weights import available
 
     print(f"depth_pose_ros {version('depth-pose-ros')}")
     print(f"share directory: {share_directory()}")
+    print(f"shipped weights: {', '.join(available()) or 'none'}")
     parent = {child: parent for parent, child in schema.BONES}
     print(f"\n{'index':>5}  {'joint':<14} {'parent':<14} {'OKS sigma':>9}")
     for index, name in enumerate(schema.JOINT_NAMES):
@@ -26,7 +28,7 @@ def _info(_: argparse.Namespace) -> int:
 
 
 def _bag_info(args: argparse.Namespace) -> int:
-    """Print a bag's topics, types, message counts and time span."""
+    """Print a bag's topics, types and message counts."""
     from depth_pose_ros.bag import BagReader
 
     with BagReader(args.bag) as reader:
@@ -63,42 +65,52 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    """Evaluate COCO keypoint results against ground truth and print the paper's table."""
-    import json
-
+    """Evaluate results files, or a model on a data set, and print the paper's table."""
     from depth_pose_ros import metrics
 
-    report = metrics.evaluate(
-        metrics.load_ground_truth(args.gt), metrics.load_detections(args.pred)
-    )
-    print(report.table())
+    if args.weights:
+        if args.gt or args.pred or not args.data:
+            raise ValueError("give either --weights and --data, or --gt and --pred")
+        from depth_pose_ros import evaluation
+        from depth_pose_ros.datasets import open_dataset
+        from depth_pose_ros.inference.estimator import PoseEstimator
+
+        estimator = PoseEstimator(args.weights, args.backend)
+        result = evaluation.run(estimator, open_dataset(args.data), args.person_boxes, args.limit)
+        print(
+            f"{args.data}: weights {args.weights}, backend {estimator.backend.name}, "
+            f"person boxes from {args.person_boxes}"
+        )
+        print(result.report.table())
+        if result.multi_person is not None:
+            multi = result.multi_person
+            print(
+                f"\nframes with 2+ people ({multi.frames}): mAP {multi.mAP:.3f}  "
+                f"AP50 {multi.AP50:.3f}  AP75 {multi.AP75:.3f}"
+            )
+        figures = evaluation.summary(result) | {
+            "data": args.data,
+            "weights": args.weights,
+            "backend": estimator.backend.name,
+            "person_boxes": args.person_boxes,
+        }
+        if args.predictions:
+            Path(args.predictions).write_text(json.dumps(result.results))
+    else:
+        if not (args.gt and args.pred) or args.data:
+            raise ValueError("give either --gt and --pred, or --weights and --data")
+        report = metrics.evaluate(
+            metrics.load_ground_truth(args.gt), metrics.load_detections(args.pred)
+        )
+        print(report.table())
+        figures = report.to_dict()
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
         print(f"\nwrote {args.json}")
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
-    """Measure speed and write the figures as JSON."""
-    import json
-
-    from depth_pose_ros.benchmarks import synth_speed
-
-    figures = synth_speed(args.frames or 60)
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-        print(f"wrote {args.json}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="depth-pose",
-        description="Human pose estimation from depth images, for ROS 2.",
-    )
-    parser.add_argument("--version", action="version", version=version("depth-pose-ros"))
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(commands: argparse._SubParsersAction) -> None:
     info = commands.add_parser("info", help="show the installation and the joint schema")
     info.set_defaults(handler=_info)
 
@@ -129,32 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="the paper's metrics (OKS mAP, AP50, AP75, per joint, PCK, 3D error)",
         description="Evaluate COCO keypoint results (--pred) against COCO keypoint ground "
-        "truth (--gt) with the paper's OKS sigmas.",
+        "truth (--gt), or run a model (--weights) on a data set (--data), with the paper's "
+        "OKS sigmas.",
     )
-    evaluate.add_argument("--gt", required=True, help="COCO keypoint ground truth JSON")
-    evaluate.add_argument("--pred", required=True, help="COCO keypoint results JSON")
+    evaluate.add_argument("--gt", help="COCO keypoint ground truth JSON")
+    evaluate.add_argument("--pred", help="COCO keypoint results JSON")
+    evaluate.add_argument("--weights", help="shipped weights name (lite) or .pt file")
+    evaluate.add_argument("--data", help=SPEC_HELP)
+    evaluate.add_argument("--backend", default="auto", help="auto, onnxruntime, torch, ...")
+    evaluate.add_argument(
+        "--person-boxes",
+        choices=["proposals", "truth"],
+        default="proposals",
+        help="whole estimator (proposals) or the network on annotated people (truth)",
+    )
+    evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
+    evaluate.add_argument("--predictions", help="also write the COCO results here")
     evaluate.add_argument("--json", help="also write the figures here")
     evaluate.set_defaults(handler=_eval)
-
-    bench = commands.add_parser("bench", help="measure speed (figures to stdout and --json)")
-    bench.add_argument("target", choices=["synth"], help="what to measure")
-    bench.add_argument("--frames", type=int, help="frames per measurement")
-    bench.add_argument("--json", help="write the figures here")
-    bench.set_defaults(handler=_bench)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `depth-pose`; errors a user can fix are printed without a traceback."""
-    from depth_pose_ros.bag import BagError
-
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (BagError, FileNotFoundError, FileExistsError, ValueError) as error:
-        print(f"depth-pose {args.command}: error: {error}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

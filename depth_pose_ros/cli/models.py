@@ -1,0 +1,301 @@
+"""Model commands: train, export, estimate, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from depth_pose_ros.datasets import SPEC_HELP
+
+
+def _train(args: argparse.Namespace) -> int:
+    """Train or fine-tune DepthPoseNet; resumes from --out/last.pt when it exists."""
+    from depth_pose_ros.datasets import open_dataset
+    from depth_pose_ros.network import CONFIGS
+    from depth_pose_ros.training.trainer import TrainSettings, train
+
+    if args.config not in CONFIGS:
+        raise ValueError(f"config {args.config!r} is not one of {', '.join(CONFIGS)}")
+    changes: dict[str, object] = {}
+    if args.attention:
+        changes["attention"] = True
+    if args.batch_norm is not None:
+        changes["batch_norm"] = args.batch_norm
+    if args.input_size:
+        changes["input_size"] = (args.input_size, args.input_size)
+    settings = TrainSettings(
+        config=CONFIGS[args.config].with_changes(**changes),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        schedule=args.schedule,
+        seed=args.seed,
+        workers=args.workers,
+        finetune=args.finetune,
+        init=args.init,
+        val_people=args.val_people,
+    )
+    data = open_dataset(args.data)
+    val = open_dataset(args.val) if args.val else None
+    rows = train(data, args.out, settings, val=val)
+    last = rows[-1] if rows else {}
+    print(f"trained {args.out}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Export weights as ONNX, or build a TensorRT engine into the engine cache."""
+    from depth_pose_ros.inference.backends import export_onnx, tensorrt_available
+    from depth_pose_ros.weights import load, resolve
+
+    model, _ = load(args.weights)
+    onnx = export_onnx(model)
+    if args.format == "onnx":
+        out = Path(args.out or f"{resolve(args.weights).stem}.onnx")
+        out.write_bytes(onnx)
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(onnx, providers=["CPUExecutionProvider"])
+        height, width = model.config.input_size
+        heatmaps = session.run(None, {"depth": np.zeros((1, 1, height, width), np.float32)})[0]
+        print(
+            f"wrote {out} ({len(onnx) / 1e6:.1f} MB): input depth (N, 1, {height}, {width}), "
+            f"output heatmaps {tuple(heatmaps.shape)}"
+        )
+        return 0
+    if not tensorrt_available():
+        raise ValueError("TensorRT engines need the tensorrt Python package and a CUDA GPU")
+    import shutil
+
+    from depth_pose_ros.inference.tensorrt import (
+        Calibration,
+        EngineCache,
+        TensorRTBuilder,
+        default_cache_directory,
+    )
+
+    calibration = None
+    if args.precision == "int8":
+        calibration = Calibration(
+            _calibration_batches(args.calibration, model.config.input_size),
+            default_cache_directory() / f"calibration-{args.weights}-{args.calibration}.cache",
+        )
+    cache = EngineCache(TensorRTBuilder())
+    _, spec = cache.get(onnx, args.precision, model.config.input_size, calibration)
+    path = cache.engine_path(spec)
+    if args.out:
+        shutil.copyfile(path, args.out)
+    print(
+        f"TensorRT {spec.tensorrt_version} {args.precision} engine for {spec.gpu_name}: "
+        f"{args.out or path}"
+    )
+    return 0
+
+
+def _calibration_batches(spec: str, input_size: tuple[int, int], batches: int = 32):
+    """Batches of person crops (as the estimator makes them) for INT8 calibration."""
+    from depth_pose_ros.datasets import open_dataset
+    from depth_pose_ros.inference.proposals import PersonFinder
+    from depth_pose_ros.inference.tensorrt import MAX_BATCH
+    from depth_pose_ros.preprocess import CropBox, prepare_crop
+
+    data = open_dataset(spec)
+    finder = PersonFinder(remember_floor=False)
+    crops = []
+    for index in range(len(data)):
+        sample = data[index]
+        for proposal in finder(sample.depth, sample.intrinsics):
+            box = CropBox.around_mask(proposal.mask)
+            crops.append(prepare_crop(sample.depth, box, proposal.reference_depth, input_size)[0])
+            if len(crops) == MAX_BATCH:
+                yield np.stack(crops)[:, None]
+                crops = []
+                batches -= 1
+                if batches == 0:
+                    return
+
+
+def _read_depth(path: Path) -> np.ndarray:
+    """A depth frame in metres from a 16-bit PNG (mm) or a .npy file (metres or mm)."""
+    import cv2
+
+    if path.suffix == ".npy":
+        values = np.load(path)
+        if values.ndim != 2:
+            raise ValueError(f"{path}: expected a 2-D depth array, got shape {values.shape}")
+        metres = values.astype(np.float32)
+        if np.issubdtype(values.dtype, np.integer):
+            metres /= 1000.0
+    else:
+        values = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if values is None:
+            raise ValueError(f"{path} is not an image OpenCV can read")
+        if values.dtype != np.uint16 or values.ndim != 2:
+            raise ValueError(f"{path}: expected a 16-bit single-channel PNG in millimetres")
+        metres = values.astype(np.float32) / 1000.0
+    metres[~(metres > 0)] = np.nan
+    return metres
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    """Estimate the skeletons of one depth frame; print them, write JSON and an overlay."""
+    import cv2
+
+    from depth_pose_ros import schema
+    from depth_pose_ros.camera import KINECT_V2, CameraIntrinsics
+    from depth_pose_ros.inference.estimator import PoseEstimator
+    from depth_pose_ros.skeleton import KeypointState
+    from depth_pose_ros.visualize import colour_for, colourise_depth, draw_skeleton
+
+    path = Path(args.frame)
+    if not path.is_file():
+        raise FileNotFoundError(f"depth frame {path} does not exist")
+    depth = _read_depth(path)
+    given = [args.fx, args.fy, args.cx, args.cy]
+    if any(v is not None for v in given) and not all(v is not None for v in given):
+        raise ValueError("give all of --fx --fy --cx --cy, or none (Kinect v2 defaults)")
+    fx, fy, cx, cy = (
+        given if given[0] is not None else (KINECT_V2.fx, KINECT_V2.fy, KINECT_V2.cx, KINECT_V2.cy)
+    )
+    height, width = depth.shape
+    intrinsics = CameraIntrinsics(width, height, fx, fy, cx, cy)
+    estimator = PoseEstimator(args.weights, args.backend, max_people=args.max_people)
+    skeletons = estimator(depth, intrinsics)
+    people = []
+    print(f"{path}: {len(skeletons)} people (weights {args.weights}, {estimator.backend.name})")
+    for number, skeleton in enumerate(skeletons, start=1):
+        joints = [
+            {
+                "name": name,
+                "u": round(float(skeleton.uv[j, 0]), 2),
+                "v": round(float(skeleton.uv[j, 1]), 2),
+                "x": None if np.isnan(skeleton.xyz[j, 0]) else round(float(skeleton.xyz[j, 0]), 4),
+                "y": None if np.isnan(skeleton.xyz[j, 1]) else round(float(skeleton.xyz[j, 1]), 4),
+                "z": None if np.isnan(skeleton.xyz[j, 2]) else round(float(skeleton.xyz[j, 2]), 4),
+                "confidence": round(float(skeleton.confidence[j]), 4),
+                "state": KeypointState(int(skeleton.state[j])).name,
+            }
+            for j, name in enumerate(schema.JOINT_NAMES)
+        ]
+        people.append({"score": round(skeleton.score, 4), "joints": joints})
+        tracked = int(np.count_nonzero(skeleton.state == KeypointState.TRACKED))
+        head = skeleton.xyz[schema.JOINT_INDEX["Head"]]
+        where = (
+            "unknown"
+            if np.isnan(head).any()
+            else f"({head[0]:.2f}, {head[1]:.2f}, {head[2]:.2f}) m"
+        )
+        print(
+            f"  person {number}: score {skeleton.score:.2f}, {tracked}/21 joints tracked, "
+            f"head at {where}"
+        )
+    if args.json:
+        document = {
+            "frame": str(path),
+            "camera": {"fx": fx, "fy": fy, "cx": cx, "cy": cy, "width": width, "height": height},
+            "people": people,
+        }
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.overlay:
+        image = colourise_depth(depth)
+        for number, skeleton in enumerate(skeletons, start=1):
+            draw_skeleton(
+                image,
+                skeleton.uv,
+                skeleton.state != KeypointState.NOT_TRACKED,
+                skeleton.state == KeypointState.TRACKED,
+                colour_for(number),
+                f"{number}: {skeleton.score:.2f}",
+            )
+        if not cv2.imwrite(str(args.overlay), image):
+            raise ValueError(f"cannot write an image to {args.overlay}")
+        print(f"wrote {args.overlay}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    """Measure speed and write the figures as JSON."""
+    from depth_pose_ros import benchmarks
+
+    if args.target == "synth":
+        figures = benchmarks.synth_speed(args.frames or 60)
+    else:
+        figures = benchmarks.model_speed(
+            configs=args.configs, backends=args.backends, frames=args.frames or 60
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    training = commands.add_parser(
+        "train",
+        help="train or fine-tune the pose network (resumes from OUT/last.pt)",
+        description="Train DepthPoseNet on person crops of a data set. Writes OUT/last.pt "
+        "(checkpoint, resumed automatically), OUT/best.pt (best validation mAP), OUT/log.csv, "
+        "OUT/log.json and OUT/curves.png. Under torchrun, trains on every process.",
+    )
+    training.add_argument("--data", required=True, help=SPEC_HELP)
+    training.add_argument("--val", help="validation data (same forms as --data)")
+    training.add_argument("--out", required=True, help="run directory")
+    training.add_argument("--config", default="lite", help="model config: lite, base, paper")
+    training.add_argument("--attention", action="store_true", help="attention-gated stages")
+    training.add_argument(
+        "--batch-norm", action=argparse.BooleanOptionalAction, help="override the config's"
+    )
+    training.add_argument("--input-size", type=int, help="square crop side (config default)")
+    training.add_argument("--epochs", type=int, default=30)
+    training.add_argument("--batch-size", type=int, default=16)
+    training.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper)")
+    training.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
+    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--workers", type=int, default=1, help="data loading processes")
+    training.add_argument("--finetune", choices=["all", "blk", "last"], help="needs --init")
+    training.add_argument("--init", help="weights to start from (name or .pt)")
+    training.add_argument("--val-people", type=int, default=400, help="people validated")
+    training.set_defaults(handler=_train)
+
+    export = commands.add_parser("export", help="export weights to ONNX or build a TensorRT engine")
+    export.add_argument("--weights", default="lite", help="shipped name or .pt file")
+    export.add_argument("--format", choices=["onnx", "tensorrt"], default="onnx")
+    export.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp16")
+    export.add_argument("--calibration", default="synthetic:val", help="INT8 frames: " + SPEC_HELP)
+    export.add_argument("--out", help="output file (ONNX default: WEIGHTS.onnx)")
+    export.set_defaults(handler=_export)
+
+    estimate = commands.add_parser(
+        "estimate",
+        help="skeletons of one depth frame (16-bit PNG in mm, or .npy)",
+        description="Estimate everyone in a depth frame. Intrinsics default to a Kinect v2.",
+    )
+    estimate.add_argument("frame", help="16-bit PNG (millimetres) or .npy (metres or mm)")
+    estimate.add_argument("--fx", type=float)
+    estimate.add_argument("--fy", type=float)
+    estimate.add_argument("--cx", type=float)
+    estimate.add_argument("--cy", type=float)
+    estimate.add_argument("--weights", default="lite")
+    estimate.add_argument("--backend", default="auto")
+    estimate.add_argument("--max-people", type=int, help="1: the single-person fast path")
+    estimate.add_argument("--json", help="write the skeletons here")
+    estimate.add_argument("--overlay", help="write the frame with skeletons drawn here")
+    estimate.set_defaults(handler=_estimate)
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure speed (figures to stdout and --json)",
+        description="model (default): every available backend and model config, model-only "
+        "throughput and end-to-end estimator latency on 512x424 frames, the paper-size config "
+        "as the baseline. synth: the data generator.",
+    )
+    bench.add_argument("target", nargs="?", choices=["model", "synth"], default="model")
+    bench.add_argument("--frames", type=int, help="frames per measurement")
+    bench.add_argument("--configs", nargs="+", default=["lite", "paper"])
+    bench.add_argument("--backends", nargs="+", help="default: every available one")
+    bench.add_argument("--json", help="write the figures here")
+    bench.set_defaults(handler=_bench)

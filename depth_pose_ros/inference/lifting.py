@@ -1,0 +1,99 @@
+"""From joint pixels to metric 3D in the camera's optical frame.
+
+A joint's depth is the median of the person's own valid depth pixels within a few centimetres of
+it (robust to holes and to the background behind thin limbs), plus the distance from the body's
+surface to the joint's centre. Pixels are back-projected through the lens model of the
+CameraInfo (plumb_bob and rational_polynomial with OpenCV, equidistant with OpenCV's fisheye).
+Joints with no valid depth nearby get NaN.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from depth_pose_ros import schema
+from depth_pose_ros.camera import CameraIntrinsics
+
+WINDOW_M = 0.04  # half width of the depth window around a joint, metres at the person
+# The joint centre lies this far behind the surface the camera sees (metres, adult build).
+_SURFACE_OFFSET_BY_PART = {
+    "Spine": 0.1,
+    "Neck": 0.05,
+    "Head": 0.08,
+    "Shoulder": 0.06,
+    "Elbow": 0.04,
+    "Wrist": 0.03,
+    "Hand": 0.02,
+    "Hip": 0.08,
+    "Knee": 0.05,
+    "Ankle": 0.04,
+    "Foot": 0.03,
+}
+SURFACE_OFFSET = np.array(
+    [
+        _SURFACE_OFFSET_BY_PART[
+            "Spine" if name.startswith("Spine") else name.removesuffix("Left").removesuffix("Right")
+        ]
+        for name in schema.JOINT_NAMES
+    ]
+)
+
+
+def undistort(pixels: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
+    """(N, 2) pixels to (N, 2) normalised image coordinates (x/z, y/z) without distortion."""
+    pixels = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+    if not intrinsics.has_distortion:
+        y = (pixels[:, 1] - intrinsics.cy) / intrinsics.fy
+        x = (pixels[:, 0] - intrinsics.cx - intrinsics.skew * y) / intrinsics.fx
+        return np.column_stack([x, y])
+    coefficients = np.asarray(intrinsics.distortion, dtype=np.float64)
+    points = pixels.reshape(-1, 1, 2)
+    if intrinsics.distortion_model == "equidistant":
+        out = cv2.fisheye.undistortPoints(points, intrinsics.matrix, coefficients)
+    else:  # iterate to convergence (the default five steps are not exact off-axis)
+        criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-10)
+        # OpenCV 4 has a separate function for this; OpenCV 5 takes the criteria directly.
+        iterate = getattr(cv2, "undistortPointsIter", None)
+        if iterate is not None:
+            out = iterate(points, intrinsics.matrix, coefficients, None, None, criteria)
+        else:
+            out = cv2.undistortPoints(
+                points, intrinsics.matrix, coefficients, None, None, None, criteria
+            )
+    return out.reshape(-1, 2)
+
+
+def joint_depths(
+    uv: np.ndarray, depth: np.ndarray, mask: np.ndarray | None, radius: int
+) -> np.ndarray:
+    """Median valid depth of `mask` pixels within `radius` pixels of each joint (NaN if none)."""
+    height, width = depth.shape
+    values = np.full(len(uv), np.nan)
+    for j, (u, v) in enumerate(np.rint(np.nan_to_num(uv, nan=-1e6)).astype(np.int64)):
+        u0, u1 = max(u - radius, 0), min(u + radius + 1, width)
+        v0, v1 = max(v - radius, 0), min(v + radius + 1, height)
+        if u0 >= u1 or v0 >= v1:
+            continue
+        window = depth[v0:v1, u0:u1]
+        usable = np.isfinite(window)
+        if mask is not None:
+            usable &= mask[v0:v1, u0:u1]
+        if usable.any():
+            values[j] = np.median(window[usable])
+    return values
+
+
+def lift(
+    uv: np.ndarray,
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    mask: np.ndarray | None = None,
+    reference_depth: float | None = None,
+) -> np.ndarray:
+    """(K, 3) joint centres in metres (optical frame), NaN where no depth was found."""
+    scale = reference_depth if reference_depth and np.isfinite(reference_depth) else 2.0
+    radius = max(1, round(WINDOW_M * intrinsics.fx / scale))
+    z = joint_depths(uv, depth, mask, radius) + SURFACE_OFFSET[: len(uv)]
+    normalised = undistort(np.nan_to_num(uv), intrinsics)
+    return np.column_stack([normalised * z[:, None], z])

@@ -1,0 +1,1 @@
+"""Training DepthPoseNet: samples, the training loop, checkpoints and logs."""

@@ -1,0 +1,236 @@
+"""Training samples: person-centred crops of any data set, with the paper's augmentations.
+
+One sample is one annotated person: the square crop around their mask or, without masks, around
+their labelled joints; or, half of the time where one matches, around the proposal the estimator
+makes for them (so the network also learns from the imperfect crops it gets at inference: parts
+of people, people with their chair). Augmentations
+(training only): horizontal flip with left and right joints swapped, a random scale and shift of
+the crop (the paper's random 488x400 crop resized back), rotation in [-4, 4] degrees, and
+depth-specific ones: a shifted reference depth, sensor noise and holes.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset as TorchDataset
+from tqdm import tqdm
+
+from depth_pose_ros import schema
+from depth_pose_ros.datasets.sample import Dataset, PersonAnnotation, Sample
+from depth_pose_ros.heatmaps import targets
+from depth_pose_ros.inference.proposals import PersonFinder
+from depth_pose_ros.network import STRIDE
+from depth_pose_ros.preprocess import (
+    DEPTH_RANGE,
+    INVALID_VALUE,
+    CropBox,
+    apply,
+    prepare_crop,
+    reference_depth,
+)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """How strongly training samples are perturbed (all off: `Augmentation.none()`)."""
+
+    flip: bool = True
+    rotation_degrees: float = 4.0
+    scale: tuple[float, float] = (0.85, 1.2)  # crop side multiplier
+    shift: float = 0.08  # of the crop side
+    reference_jitter_m: float = 0.05
+    noise_m: float = 0.01  # max standard deviation of added depth noise
+    holes: float = 0.05  # max fraction of pixels knocked out in blobs
+
+    @classmethod
+    def none(cls) -> Augmentation:
+        return cls(False, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0)
+
+
+def person_box(sample: Sample, index: int) -> CropBox | None:
+    """The crop around a person's mask, or around their labelled joints without a mask."""
+    if sample.mask is not None:
+        mask = sample.mask == index + 1
+        if mask.any():
+            return CropBox.around_mask(mask)
+        return None
+    person = sample.people[index]
+    labelled = person.uv[person.visibility > 0]
+    if len(labelled) < 2:
+        return None
+    (x0, y0), (x1, y1) = labelled.min(axis=0), labelled.max(axis=0)
+    return CropBox.around(x0, y0, x1, y1)
+
+
+def person_region(sample: Sample, index: int, box: CropBox) -> np.ndarray:
+    """Pixels whose depth stands for the person: their mask, or the middle of their box."""
+    if sample.mask is not None:
+        return sample.mask == index + 1
+    region = np.zeros(sample.depth.shape, dtype=bool)
+    half = box.size / 6
+    rows = slice(max(int(box.cy - half), 0), max(int(box.cy + half), 1))
+    columns = slice(max(int(box.cx - half), 0), max(int(box.cx + half), 1))
+    region[rows, columns] = True
+    return region
+
+
+ProposalBoxes = dict[tuple[int, int], tuple[CropBox, float]]
+MIN_COVERAGE = 0.3  # of the person's mask inside the proposal, and of the proposal on them
+
+
+_worker_dataset: Dataset | None = None
+
+
+def _set_worker_dataset(dataset: Dataset) -> None:
+    global _worker_dataset  # one copy per worker process, not one per task
+    _worker_dataset = dataset
+
+
+def _match_frame(index: int) -> list[tuple[tuple[int, int], tuple]]:
+    sample = _worker_dataset[index]
+    if sample.mask is None:
+        return []
+    proposals = PersonFinder(remember_floor=False)(sample.depth, sample.intrinsics)
+    matches = []
+    for k, person in enumerate(sample.people):
+        mask = sample.mask == k + 1
+        if person.ignore or not mask.any():
+            continue
+        best, best_coverage = None, MIN_COVERAGE
+        for proposal in proposals:
+            overlap = np.count_nonzero(proposal.mask & mask)
+            coverage = overlap / np.count_nonzero(mask)
+            purity = overlap / np.count_nonzero(proposal.mask)
+            if coverage >= best_coverage and purity >= MIN_COVERAGE:
+                best, best_coverage = proposal, coverage
+        if best is not None:
+            box = CropBox.around_mask(best.mask)
+            matches.append(((index, k), (box.cx, box.cy, box.size, best.reference_depth)))
+    return matches
+
+
+def match_proposals(dataset: Dataset, workers: int = 1, progress: bool = True) -> ProposalBoxes:
+    """For each annotated person, the crop box and depth of the proposal that covers them."""
+    with ProcessPoolExecutor(workers, initializer=_set_worker_dataset, initargs=(dataset,)) as pool:
+        found = tqdm(
+            pool.map(_match_frame, range(len(dataset)), chunksize=16),
+            total=len(dataset),
+            desc="person proposals",
+            unit="frame",
+            disable=not progress,
+        )
+        return {
+            key: (CropBox(cx, cy, size), reference)
+            for frame in found
+            for key, (cx, cy, size, reference) in frame
+        }
+
+
+class PersonCrops(TorchDataset):
+    """(input (1, H, W), heatmaps (K, H/8, W/8), weights (K,)) per annotated person."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        input_size: tuple[int, int],
+        augmentation: Augmentation,
+        seed: int = 0,
+        proposal_boxes: ProposalBoxes | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.proposal_boxes = proposal_boxes or {}
+        self.input_size = input_size
+        self.heatmap_size = (input_size[0] // STRIDE, input_size[1] // STRIDE)
+        self.augmentation = augmentation
+        self.seed = seed
+        self.epoch = 0
+        self.items: list[tuple[int, int]] = []
+        ground_truth = dataset.coco()
+        image_index = {image["id"]: i for i, image in enumerate(ground_truth["images"])}
+        counters: dict[int, int] = {}
+        for ann in ground_truth["annotations"]:
+            sample_index = image_index[ann["image_id"]]
+            person_index = counters.get(sample_index, 0)
+            counters[sample_index] = person_index + 1
+            if not ann.get("iscrowd", 0):
+                self.items.append((sample_index, person_index))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reseed augmentation per epoch so epochs differ but runs repeat exactly."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng((self.seed, self.epoch, index))
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        sample_index, person_index = self.items[index]
+        sample = self.dataset[sample_index]
+        rng = self._rng(index)
+        proposal = self.proposal_boxes.get((sample_index, person_index))
+        crop, heatmaps, weights = self.make(
+            sample, person_index, rng, proposal if rng.random() < 0.5 else None
+        )
+        return torch.from_numpy(crop[None]), torch.from_numpy(heatmaps), torch.from_numpy(weights)
+
+    def make(
+        self,
+        sample: Sample,
+        person_index: int,
+        rng: np.random.Generator,
+        proposal: tuple[CropBox, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The augmented input, targets and weights for one person of one sample, cropped
+        around `proposal` (box, depth) if given, else around the person."""
+        person: PersonAnnotation = sample.people[person_index]
+        empty = np.zeros(self.input_size, np.float32), *self._empty_targets()
+        if proposal is not None:
+            box, reference = proposal
+        else:
+            box = person_box(sample, person_index)
+            if box is None:
+                return empty
+            reference = reference_depth(sample.depth, person_region(sample, person_index, box))
+            if reference is None:
+                return empty
+        aug = self.augmentation
+        side = box.size * rng.uniform(*aug.scale)
+        shift = rng.uniform(-aug.shift, aug.shift, size=2) * box.size
+        box = CropBox(box.cx + shift[0], box.cy + shift[1], side)
+        flip = aug.flip and rng.random() < 0.5
+        rotation = rng.uniform(-aug.rotation_degrees, aug.rotation_degrees)
+        reference += rng.uniform(-aug.reference_jitter_m, aug.reference_jitter_m)
+        crop, affine = prepare_crop(sample.depth, box, reference, self.input_size, rotation, flip)
+        joints = apply(affine, person.uv.astype(np.float64))
+        labelled = person.visibility > 0
+        if flip:
+            joints, labelled = joints[schema.FLIP_PERMUTATION], labelled[schema.FLIP_PERMUTATION]
+        heatmaps, weights = targets(joints, labelled, self.heatmap_size)
+        return self._perturb(crop, rng), heatmaps, weights
+
+    def _empty_targets(self) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.zeros((schema.NUM_JOINTS, *self.heatmap_size), np.float32),
+            np.zeros(schema.NUM_JOINTS, np.float32),
+        )
+
+    def _perturb(self, crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Sensor noise and holes on a normalised input (holes read as invalid depth)."""
+        aug = self.augmentation
+        if aug.noise_m > 0:
+            sigma = rng.uniform(0, aug.noise_m) / DEPTH_RANGE
+            noisy = crop + rng.normal(0, sigma, crop.shape).astype(np.float32)
+            crop = np.where(crop == INVALID_VALUE, crop, np.clip(noisy, -1.0, 1.0))
+        if aug.holes > 0:
+            fraction = rng.uniform(0, aug.holes)
+            coarse = rng.random((crop.shape[0] // 8 + 1, crop.shape[1] // 8 + 1))
+            blobs = cv2.resize(coarse.astype(np.float32), crop.shape[::-1])
+            crop = np.where(blobs < fraction, INVALID_VALUE, crop)
+        return crop.astype(np.float32, copy=False)

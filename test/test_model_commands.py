@@ -1,0 +1,69 @@
+"""`depth-pose estimate` and `depth-pose export` on a small network."""
+
+import json
+
+import cv2
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+
+from depth_pose_ros import schema, weights
+from depth_pose_ros.cli import main
+from depth_pose_ros.network import DepthPoseNet, ModelConfig
+from depth_pose_ros.synthetic.generator import generate_frame
+
+TINY = ModelConfig(
+    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    return weights.save(tmp_path_factory.mktemp("w") / "tiny.pt", DepthPoseNet(TINY))
+
+
+def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_weights, capsys):
+    frame = generate_frame("test", 8, 0, people=1)
+    png = tmp_path / "frame.png"
+    cv2.imwrite(str(png), frame.depth_mm)
+    npy = tmp_path / "frame.npy"
+    np.save(npy, np.where(frame.depth_mm > 0, frame.depth_mm / 1000.0, np.nan))
+    i = frame.intrinsics
+    camera = ["--fx", str(i.fx), "--fy", str(i.fy), "--cx", str(i.cx), "--cy", str(i.cy)]
+    out, overlay = tmp_path / "out.json", tmp_path / "overlay.png"
+    arguments = ["estimate", str(png), *camera, "--weights", str(tiny_weights)]
+    assert main([*arguments, "--json", str(out), "--overlay", str(overlay)]) == 0
+    document = json.loads(out.read_text())
+    assert document["camera"]["fx"] == i.fx and document["camera"]["width"] == 512
+    for person in document["people"]:
+        assert [j["name"] for j in person["joints"]] == list(schema.JOINT_NAMES)
+        assert {j["state"] for j in person["joints"]} <= {"TRACKED", "INFERRED", "NOT_TRACKED"}
+    assert cv2.imread(str(overlay)).shape == (424, 512, 3)
+    assert main(["estimate", str(npy), *camera, "--weights", str(tiny_weights)]) == 0
+    assert "people" in capsys.readouterr().out
+
+
+def test_estimate_rejects_bad_input(tmp_path, tiny_weights, capsys):
+    rgb = tmp_path / "rgb.png"
+    cv2.imwrite(str(rgb), np.zeros((10, 10, 3), np.uint8))
+    assert main(["estimate", str(rgb), "--weights", str(tiny_weights)]) == 1
+    assert "16-bit single-channel PNG" in capsys.readouterr().err
+    assert main(["estimate", str(tmp_path / "none.png")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    depth = tmp_path / "d.npy"
+    np.save(depth, np.ones((4, 4), np.float32))
+    assert main(["estimate", str(depth), "--fx", "300", "--weights", str(tiny_weights)]) == 1
+    assert "give all of --fx --fy --cx --cy" in capsys.readouterr().err
+
+
+def test_export_onnx_runs_in_onnxruntime(tmp_path, tiny_weights, capsys):
+    out = tmp_path / "tiny.onnx"
+    assert (
+        main(["export", "--weights", str(tiny_weights), "--format", "onnx", "--out", str(out)]) == 0
+    )
+    assert "output heatmaps (1, 21, 8, 8)" in capsys.readouterr().out
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    heatmaps = session.run(None, {"depth": np.zeros((3, 1, 64, 64), np.float32)})[0]
+    assert heatmaps.shape == (3, 21, 8, 8)

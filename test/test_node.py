@@ -1,0 +1,278 @@
+"""The ROS 2 node: a stream from another process, outputs, and bad input that never stops it."""
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import Marker, MarkerArray
+
+from depth_pose_ros import messages, schema, weights
+from depth_pose_ros.camera import KINECT_V2
+from depth_pose_ros.datasets.synthetic import write_sequence_bag
+from depth_pose_ros.depth_image import metres_to_image
+from depth_pose_ros.msg import SkeletonArray, SkeletonDescription
+from depth_pose_ros.network import DepthPoseNet, ModelConfig
+from depth_pose_ros.node import PARAMETERS, DepthPoseNode
+from depth_pose_ros.synthetic.generator import generate_frame
+
+TINY = ModelConfig(
+    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
+)
+DEPTH_POSE = Path(sys.executable).with_name("depth-pose")
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    return weights.save(tmp_path_factory.mktemp("weights") / "tiny.pt", DepthPoseNet(TINY))
+
+
+class Harness:
+    """A depth_pose node and a listener in one private context, spinning in a thread."""
+
+    def __init__(self, weights_path: Path, **parameters: object) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context)
+        overrides = {"weights": str(weights_path), "person_threshold": 0.0} | parameters
+        self.node = DepthPoseNode(
+            context=self.context,
+            parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()],
+        )
+        self.listener = rclpy.create_node("listener", context=self.context)
+        self.skeletons: list[SkeletonArray] = []
+        self.markers: list[MarkerArray] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        self.listener.create_subscription(
+            SkeletonArray, "/depth_pose/skeletons", self.skeletons.append, 50
+        )
+        self.listener.create_subscription(
+            MarkerArray, "/depth_pose/markers", self.markers.append, 50
+        )
+        self.listener.create_subscription(
+            DiagnosticArray, "/diagnostics", self.diagnostics.append, 50
+        )
+        self.images = self.listener.create_publisher(Image, "/depth/image_raw", 10)
+        self.camera_info = self.listener.create_publisher(CameraInfo, "/depth/camera_info", 10)
+        self.executor = MultiThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.listener)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, condition, timeout: float = 20.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=5)
+        self.node.close()
+        self.node.destroy_node()
+        self.listener.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+@pytest.fixture
+def harness(tiny_weights):
+    instance = Harness(tiny_weights)
+    yield instance
+    instance.close()
+
+
+def test_config_file_holds_the_declared_defaults():
+    import yaml
+
+    share = Path(__file__).resolve().parent.parent
+    values = yaml.safe_load((share / "config" / "depth_pose.yaml").read_text())
+    assert values["depth_pose"]["ros__parameters"] == {
+        name: parameter.default for name, parameter in PARAMETERS.items()
+    }
+
+
+def test_a_stream_from_another_process_comes_back_as_skeletons(harness, tmp_path):
+    bag = write_sequence_bag(
+        tmp_path / "stream.mcap", seed=3, seconds=1.0, people=2, progress=False
+    )
+    # Half speed, so that a busy test machine still answers most frames (the node drops the
+    # frames it cannot keep up with, by design; the benchmark measures speed).
+    player = subprocess.run(
+        [DEPTH_POSE, "play", bag, "--rate", "0.5"], capture_output=True, text=True, timeout=120
+    )
+    assert player.returncode == 0, player.stderr
+    assert "played 90 messages" in player.stdout
+    assert harness.wait_for(lambda: len(harness.skeletons) >= 10 and harness.diagnostics)
+    monitor = harness.node.monitor
+    assert len(harness.skeletons) + monitor.dropped + monitor.rejected <= 30
+    sent = {1_700_000_000 * 10**9 + i * round(1e9 / 30) for i in range(30)}
+    for array in harness.skeletons:
+        assert messages.stamp_ns(array.header) in sent, "outputs carry the input's stamp"
+        assert array.header.frame_id == "kinect2_ir_optical_frame"
+        for skeleton in array.skeletons:
+            assert skeleton.id >= 1 and len(skeleton.keypoints) == schema.NUM_JOINTS
+    assert any(array.skeletons for array in harness.skeletons)
+    for array in harness.markers:
+        assert array.markers[0].action == Marker.DELETEALL
+        for marker in array.markers[1:]:
+            assert marker.ns in {"joints", "bones", "labels"}
+            assert marker.header.frame_id == "kinect2_ir_optical_frame"
+            if marker.ns == "joints":
+                assert marker.type == Marker.SPHERE_LIST
+                assert len(marker.colors) == len(marker.points) > 0
+            if marker.ns == "bones":
+                assert marker.type == Marker.LINE_LIST and len(marker.points) % 2 == 0
+    status = harness.diagnostics[-1].status[0]
+    assert status.name == "depth_pose: pose estimation"
+    keys = {value.key for value in status.values}
+    assert {"input rate (Hz)", "latency p99 (ms)", "dropped frames (total)", "backend"} <= keys
+    described = []
+    late = harness.listener.create_subscription(
+        SkeletonDescription,
+        "/depth_pose/skeleton_description",
+        described.append,
+        QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        ),
+    )
+    assert harness.wait_for(lambda: described, timeout=10), "a late subscriber gets the schema"
+    assert list(described[0].joint_names) == list(schema.JOINT_NAMES)
+    harness.listener.destroy_subscription(late)
+
+
+# --- bad input: a throttled warning, the frame skipped, the next good frame answered ----------
+
+FRAME = generate_frame("test", 21, 0, people=1)
+GOOD_DEPTH = np.where(FRAME.depth_mm > 0, FRAME.depth_mm / 1000.0, np.nan)
+
+
+def image(stamp_ns: int, **changes) -> Image:
+    fields = metres_to_image(GOOD_DEPTH, "16UC1")
+    msg = messages.image_msg(
+        messages.rclpy_message_types(),
+        fields,
+        messages.header(messages.rclpy_message_types(), stamp_ns, "kinect2_ir_optical_frame"),
+    )
+    for name, value in changes.items():
+        setattr(msg, name, value)
+    return msg
+
+
+def camera_info(**changes) -> CameraInfo:
+    types = messages.rclpy_message_types()
+    info = messages.camera_info_msg(types, FRAME.intrinsics, messages.header(types, 0, "c"))
+    for name, value in changes.items():
+        setattr(info, name, value)
+    return info
+
+
+def float_image(stamp_ns: int, values: np.ndarray) -> Image:
+    msg = image(stamp_ns)
+    msg.encoding, msg.step = "32FC1", 512 * 4
+    msg.data = values.astype("<f4").tobytes()
+    return msg
+
+
+BAD_IMAGES = {
+    "rgb8": ({"encoding": "rgb8"}, "encoding 'rgb8'"),
+    "short data": ({"data": bytes(1000)}, "data length 1000 does not match"),
+    "step too small": ({"step": 100}, "step=100 is smaller than one row"),
+    "all invalid": ({"data": bytes(512 * 424 * 2)}, "no valid depth"),
+    "metres in 16UC1": (
+        {"data": np.full(512 * 424, 3, "<u2").tobytes()},
+        "metres in an integer image",
+    ),
+}
+
+
+def wait_answered(harness: Harness, stamp: int) -> bool:
+    return harness.wait_for(
+        lambda: any(messages.stamp_ns(a.header) == stamp for a in harness.skeletons), timeout=20
+    )
+
+
+def send_bad_then_good(harness: Harness, bad: Image, stamp: int, problem: str) -> None:
+    rejected = harness.node.monitor.rejected
+    harness.images.publish(bad)
+    assert harness.wait_for(lambda: harness.node.monitor.rejected > rejected)
+    assert any(problem in text for text in harness.node.monitor.problems.values()), (
+        harness.node.monitor.problems
+    )
+    harness.images.publish(image(stamp + 1))
+    assert wait_answered(harness, stamp + 1), f"the good frame after '{problem}' was answered"
+
+
+def test_bad_images_are_skipped_and_the_next_good_one_is_answered(harness):
+    assert harness.wait_for(lambda: harness.images.get_subscription_count() > 0)
+    harness.camera_info.publish(camera_info())
+    assert harness.wait_for(lambda: harness.node.intrinsics is not None)
+    stamp = 10**9
+    for changes, problem in BAD_IMAGES.values():
+        send_bad_then_good(harness, image(stamp, **changes), stamp, problem)
+        stamp += 10
+    millimetres_as_float = np.nan_to_num(GOOD_DEPTH, nan=0.0) * 1000.0
+    send_bad_then_good(harness, float_image(stamp, millimetres_as_float), stamp, "millimetres")
+    stamp += 10
+    send_bad_then_good(
+        harness, float_image(stamp, np.full(512 * 424, np.inf)), stamp, "no valid depth"
+    )
+    stamp += 10
+    # A stamp going backwards (a bag restarting): skipped, tracks reset, then the stream goes on.
+    send_bad_then_good(harness, image(stamp - 100), stamp - 100, "not after the previous")
+    assert harness.node.monitor.dropped >= 0
+
+
+def test_camera_info_problems_skip_frames_until_fixed(harness):
+    assert harness.wait_for(lambda: harness.images.get_subscription_count() > 0)
+    stamp = 10**9
+    send_camera = harness.camera_info.publish
+    rejected = harness.node.monitor.rejected
+    harness.images.publish(image(stamp))
+    assert harness.wait_for(lambda: harness.node.monitor.rejected > rejected)
+    assert "no camera_info on /depth/camera_info" in harness.node.monitor.problems["camera_info"]
+    send_camera(camera_info(k=[0.0] * 9))
+    assert harness.wait_for(lambda: "K is all zeros" in str(harness.node.monitor.problems))
+    assert harness.node.intrinsics is None
+    send_camera(camera_info(width=640, height=480))
+    assert harness.wait_for(lambda: harness.node.intrinsics is not None)
+    send_bad_then_good_size(harness, stamp + 10)
+
+
+def send_bad_then_good_size(harness: Harness, stamp: int) -> None:
+    rejected = harness.node.monitor.rejected
+    harness.images.publish(image(stamp))
+    assert harness.wait_for(lambda: harness.node.monitor.rejected > rejected)
+    assert "camera_info is 640x480 but the depth image is 512x424" in str(
+        harness.node.monitor.problems
+    )
+    harness.camera_info.publish(camera_info())
+    assert harness.wait_for(lambda: harness.node.intrinsics.width == 512)
+    harness.images.publish(image(stamp + 1))
+    assert wait_answered(harness, stamp + 1)
+
+
+def test_fallback_intrinsics_serve_streams_without_camera_info(tiny_weights):
+    harness = Harness(
+        tiny_weights, fx=KINECT_V2.fx, fy=KINECT_V2.fy, cx=KINECT_V2.cx, cy=KINECT_V2.cy
+    )
+    try:
+        assert harness.wait_for(lambda: harness.images.get_subscription_count() > 0)
+        harness.images.publish(image(5 * 10**9))
+        assert wait_answered(harness, 5 * 10**9)
+    finally:
+        harness.close()

@@ -1,0 +1,208 @@
+"""Training: samples, the loop, resuming, fine-tuning modes, weights files, torchrun."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from depth_pose_ros import schema, weights
+from depth_pose_ros.datasets.synthetic import SyntheticDataset, write_dataset
+from depth_pose_ros.heatmaps import decode, to_image
+from depth_pose_ros.network import DepthPoseNet, ModelConfig
+from depth_pose_ros.preprocess import CropBox, apply, crop_transform
+from depth_pose_ros.training.data import Augmentation, PersonCrops, match_proposals
+from depth_pose_ros.training.loss import stage_loss
+from depth_pose_ros.training.trainer import TrainSettings, train
+
+TINY = ModelConfig(
+    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
+)
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory) -> SyntheticDataset:
+    root = tmp_path_factory.mktemp("data") / "train"
+    write_dataset(root, "train", 3, 6, people=2, workers=1, progress=False)
+    return SyntheticDataset(root)
+
+
+def settings(**changes) -> TrainSettings:
+    values = {
+        "config": TINY,
+        "epochs": 2,
+        "batch_size": 2,
+        "workers": 0,
+        "val_people": 4,
+        "proposal_crops": False,
+    }
+    return TrainSettings(**(values | changes))
+
+
+def test_crops_and_targets_decode_back_to_the_annotated_joints(frames):
+    crops = PersonCrops(frames, (128, 128), Augmentation.none())
+    assert len(crops) == sum(not p.ignore for i in range(len(frames)) for p in frames[i].people)
+    sample_index, person_index = crops.items[0]
+    sample = frames[sample_index]
+    person = sample.people[person_index]
+    crop, maps, alphas = crops.make(sample, person_index, np.random.default_rng(0))
+    assert crop.shape == (128, 128) and crop.dtype == np.float32
+    assert crop.min() >= -1.0 and crop.max() <= 1.0
+
+    affine = crop_transform(CropBox.around_mask(sample.mask == person_index + 1), (128, 128))
+    points, _ = decode(maps)
+    image = to_image(points, affine)
+    in_crop = np.all((apply(affine, person.uv) >= 0) & (apply(affine, person.uv) <= 127), axis=1)
+    trained = alphas > 0
+    assert (trained & in_crop).sum() >= 4
+    np.testing.assert_array_equal(trained[in_crop], person.visibility[in_crop] > 0)
+    # A peak can only be decoded inside the heatmap: compare the joints inside the crop.
+    check = trained & in_crop
+    np.testing.assert_allclose(image[check], person.uv[check], atol=0.05)
+
+
+def test_flipping_swaps_left_and_right_joints(frames):
+    plain = PersonCrops(frames, (128, 128), Augmentation.none())
+    mirrored = PersonCrops(frames, (128, 128), Augmentation(True, 0.0, (1, 1), 0.0, 0.0, 0.0, 0.0))
+    sample_index, person_index = plain.items[0]
+    sample = frames[sample_index]
+    crop, maps, _ = plain.make(sample, person_index, np.random.default_rng(0))
+    for seed in range(20):  # find a draw that flips
+        flipped, flipped_maps, _ = mirrored.make(sample, person_index, np.random.default_rng(seed))
+        if not np.array_equal(flipped, crop):
+            break
+    np.testing.assert_array_equal(flipped, crop[:, ::-1])
+    np.testing.assert_allclose(flipped_maps, maps[schema.FLIP_PERMUTATION][:, :, ::-1], atol=1e-6)
+
+
+def test_samples_are_deterministic_per_seed_epoch_and_index(frames):
+    crops = PersonCrops(frames, (64, 64), Augmentation(), seed=3)
+    first = crops[1][0]
+    assert torch.equal(first, crops[1][0])
+    crops.set_epoch(1)
+    assert not torch.equal(first, crops[1][0])
+
+
+def test_loss_weights_missing_joints_out():
+    target = torch.zeros(1, 2, 4, 4)
+    prediction = torch.ones(1, 2, 4, 4)
+    weight = torch.tensor([[1.0, 0.0]])
+    assert stage_loss([prediction, prediction], target, weight).item() == pytest.approx(32.0)
+
+
+def test_training_writes_logs_and_weights_and_resumes(frames, tmp_path):
+    out = tmp_path / "run"
+    rows = train(frames, out, settings(), val=frames, progress=False)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    for name in ("last.pt", "best.pt", "log.csv", "log.json", "curves.png", "settings.json"):
+        assert (out / name).is_file(), name
+    assert {"train_loss", "val_loss", "val_mAP", "val_AP50", "val_AP75"} <= set(rows[-1])
+    model, metadata = weights.load(out / "best.pt")
+    assert model.config == TINY and "val" in metadata
+    rows = train(frames, out, settings(epochs=3), val=frames, progress=False)
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert json.loads((out / "log.json").read_text())[-1]["epoch"] == 3
+
+
+def test_resumed_training_matches_an_uninterrupted_run(frames, tmp_path):
+    train(frames, tmp_path / "a", settings(epochs=2), progress=False)
+    train(frames, tmp_path / "b", settings(epochs=1), progress=False)
+    train(frames, tmp_path / "b", settings(epochs=2), progress=False)
+    a = weights.read(tmp_path / "a" / "last.pt")["state_dict"]
+    b = weights.read(tmp_path / "b" / "last.pt")["state_dict"]
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=1e-6), name
+
+
+@pytest.mark.parametrize(
+    ("mode", "frozen", "trained"),
+    [
+        ("all", [], ["features", "initial", "refinements.0"]),
+        ("blk", ["features"], ["initial", "refinements.0"]),
+        ("last", ["features", "initial"], ["refinements.0"]),
+    ],
+)
+def test_finetuning_modes_freeze_what_the_paper_freezes(frames, tmp_path, mode, frozen, trained):
+    base = tmp_path / "base.pt"
+    weights.save(base, DepthPoseNet(TINY))
+    train(
+        frames, tmp_path / mode, settings(finetune=mode, init=str(base), epochs=1), progress=False
+    )
+    before = weights.read(base)["state_dict"]
+    after = weights.read(tmp_path / mode / "last.pt")
+    assert after["config"]["dropout"] == 0.5
+    for name, value in after["state_dict"].items():
+        changed = not torch.equal(value, before[name])
+        if any(name.startswith(prefix) for prefix in frozen):
+            assert not changed, name
+        if name.startswith("refinements.0.head.weight") or any(
+            name == f"{prefix}.head.weight" for prefix in trained
+        ):
+            assert changed, name
+
+
+def test_finetuning_needs_initial_weights(frames, tmp_path):
+    with pytest.raises(ValueError, match="needs --init"):
+        train(frames, tmp_path / "x", settings(finetune="blk"), progress=False)
+
+
+def test_proposal_crops_are_matched_to_annotated_people(frames):
+    boxes = match_proposals(frames, workers=1, progress=False)
+    assert boxes, "the estimator's proposals cover some annotated people"
+    for (index, person), (box, reference) in boxes.items():
+        person_pixels = np.argwhere(frames[index].mask == person + 1)
+        centre = person_pixels.mean(axis=0)[::-1]
+        assert np.linalg.norm(centre - [box.cx, box.cy]) < box.size
+        assert 0.5 < reference < 8.0
+
+
+def test_weights_errors_name_what_is_available(tmp_path):
+    with pytest.raises(weights.WeightsError, match="no weights named 'huge'; shipped weights: "):
+        weights.load("huge")
+    with pytest.raises(weights.WeightsError, match="does not exist"):
+        weights.load(tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a torch file")
+    with pytest.raises(weights.WeightsError, match="not a readable weights file"):
+        weights.load(corrupt)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(weights.WeightsError, match="not a depth_pose_ros weights file"):
+        weights.load(foreign)
+    mismatched = tmp_path / "mismatched.pt"
+    contents = weights.pack(DepthPoseNet(TINY))
+    contents["config"] = TINY.with_changes(stages=3).to_dict()
+    torch.save(contents, mismatched)
+    with pytest.raises(weights.WeightsError, match="does not fit its own config"):
+        weights.load(mismatched)
+
+
+@pytest.mark.slow
+def test_torchrun_trains_with_two_processes(frames, tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(
+        "import sys\n"
+        "from depth_pose_ros.datasets.synthetic import SyntheticDataset\n"
+        "from depth_pose_ros.network import ModelConfig\n"
+        "from depth_pose_ros.training.trainer import TrainSettings, train\n"
+        f"config = ModelConfig.from_dict({TINY.to_dict()!r})\n"
+        "s = TrainSettings(config=config, epochs=1, batch_size=2, workers=0,\n"
+        "                  proposal_crops=False)\n"
+        "train(SyntheticDataset(sys.argv[1]), sys.argv[2], s, progress=False)\n"
+    )
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [torchrun, "--standalone", "--nproc-per-node=2", script, frames.root, tmp_path / "ddp"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    log = json.loads((tmp_path / "ddp" / "log.json").read_text())
+    assert len(log) == 1
+    assert (tmp_path / "ddp" / "last.pt").is_file()
