@@ -5,10 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Reinstall whenever anything that goes into the installed package changes.
-SOURCES := pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg) \
-	$(shell find depth_pose_ros -name '*.py' -not -path '*/__pycache__/*')
+SOURCES := pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg config/* launch/*) \
+	$(shell find depth_pose_ros -type f -not -path '*/__pycache__/*')
 
-.PHONY: test test-slow lint pytest clean
+.PHONY: demo test test-slow fuzz lint pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (the ROS 2 wheels are cp311)")'
@@ -18,6 +18,10 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python $(SOURCES)
 	$(BIN)/python -m pip install --quiet ".[test]"
 	touch $@
+
+## demo: set up, then run the node on a generated recording and evaluate it (see README)
+demo: $(VENV)/.installed
+	$(BIN)/depth-pose demo --out demo
 
 ## test: set up and run the linters and the whole default test suite
 test: lint pytest
@@ -29,9 +33,13 @@ lint: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	$(BIN)/pytest
 
+## fuzz: the long fuzzing run (10,000 random and malformed messages through the node)
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=10000 $(BIN)/pytest test/test_fuzz.py
+
 ## test-slow: the long tests left out of the default suite (multi-process training, ...)
 test-slow: $(VENV)/.installed
 	$(BIN)/pytest -m slow
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache demo

@@ -43,6 +43,9 @@ class BagTopics:
     ground_truth: str = "/ground_truth/skeletons"
 
 
+DEFAULT_TOPICS = BagTopics()
+
+
 class BagError(Exception):
     """A bag cannot be read or written as asked; the message says why."""
 
@@ -146,13 +149,17 @@ class BagWriter:
     def write(self, topic: str, msg: Any, log_time_ns: int) -> None:
         """Write a message built from `self.types` (its type comes from the message)."""
         msgtype = msg.__msgtype__
+        self.write_raw(topic, msgtype, self.store.serialize_cdr(msg, msgtype), log_time_ns)
+
+    def write_raw(self, topic: str, msgtype: str, raw: bytes, log_time_ns: int) -> None:
+        """Write an already serialized (CDR) message, e.g. one received from rclpy."""
         connection = self._connections.get(topic)
         if connection is None:
             connection = self._writer.add_connection(topic, msgtype, typestore=self.store)
             self._connections[topic] = connection
         elif connection.msgtype != msgtype:
             raise BagError(f"topic {topic} carries {connection.msgtype}, not {msgtype}")
-        self._writer.write(connection, int(log_time_ns), self.store.serialize_cdr(msg, msgtype))
+        self._writer.write(connection, int(log_time_ns), raw)
 
     def write_depth(
         self,
@@ -238,9 +245,14 @@ class BagReader:
     def decoded(self, topic: str, msgtype: str) -> Iterator[Any]:
         """Messages of one topic, deserialized, in log-time order."""
         self._require(topic, msgtype)
-        for _, connection_type, _, raw in self.raw_messages([topic]):
+        for _, _, message in self.messages([topic]):
+            yield message
+
+    def messages(self, topics: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
+        """(topic, log time ns, deserialized message) of several topics, in log-time order."""
+        for topic, msgtype, log_time_ns, raw in self.raw_messages(topics):
             try:
-                yield self._reader.deserialize(raw, connection_type)
+                yield topic, log_time_ns, self._reader.deserialize(raw, msgtype)
             except AnyReaderError as error:
                 raise BagError(f"cannot decode a {msgtype} on {topic}: {error}") from None
 

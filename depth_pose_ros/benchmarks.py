@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -161,3 +162,174 @@ def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> 
                 f"paper-size config's end-to-end speed"
             )
     return {"benchmark": "model", "rows": rows, "machine": info}
+
+
+def _process_sample(pid: int) -> tuple[float, float]:
+    """(CPU seconds used so far, resident memory in MB) of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    rss_kb = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS:")
+    )
+    return cpu, rss_kb / 1024.0
+
+
+def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> dict[str, object]:
+    """Feed the running node a synthetic depth stream at `rate_hz` for `seconds`, stamped as a
+    live camera would, and measure what it does: answered and dropped frames, stamp-to-receive
+    latency over time, its CPU use and resident memory (sampled every second), exceptions."""
+    import signal
+    import subprocess
+    import sys
+
+    from depth_pose_ros import dds
+
+    dds.isolate()
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from sensor_msgs.msg import CameraInfo, Image
+
+    from depth_pose_ros.bag import DEFAULT_TOPICS, BagReader
+    from depth_pose_ros.datasets.synthetic import write_sequence_bag
+    from depth_pose_ros.msg import SkeletonArray
+    from depth_pose_ros.player import restamped
+
+    with tempfile.TemporaryDirectory() as directory:
+        bag = write_sequence_bag(Path(directory, "stream.mcap"), 11, 10.0, 2, progress=False)
+        with BagReader(bag) as reader:
+            recorded = list(reader.raw_messages([DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info]))
+    by_time: dict[int, dict[str, bytes]] = {}
+    for topic, _, log_time, raw in recorded:
+        by_time.setdefault(log_time, {})[topic] = bytes(raw)
+    frames = [
+        (messages[DEFAULT_TOPICS.camera_info], messages[DEFAULT_TOPICS.depth])
+        for _, messages in sorted(by_time.items())
+        if len(messages) == 2
+    ]
+    node = subprocess.Popen(
+        [
+            Path(sys.executable).with_name("depth-pose"),
+            "node",
+            "--ros-args",
+            "-p",
+            f"weights:={weights}",
+            "-p",
+            f"expected_rate_hz:={rate_hz}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    rclpy.init()
+    feeder = rclpy.create_node("depth_pose_load")
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    images = feeder.create_publisher(Image, DEFAULT_TOPICS.depth, qos_profile_sensor_data)
+    infos = feeder.create_publisher(CameraInfo, DEFAULT_TOPICS.camera_info, reliable)
+    answered: list[tuple[float, float]] = []  # (seconds since start, latency ms)
+    diagnostics: list[DiagnosticArray] = []
+    start = time.monotonic()
+
+    def on_skeletons(message: SkeletonArray) -> None:
+        now = feeder.get_clock().now().nanoseconds
+        stamp = message.header.stamp.sec * 1_000_000_000 + message.header.stamp.nanosec
+        answered.append((time.monotonic() - start, (now - stamp) / 1e6))
+
+    feeder.create_subscription(SkeletonArray, "/depth_pose/skeletons", on_skeletons, reliable)
+    feeder.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, reliable)
+    executor = SingleThreadedExecutor()
+    executor.add_node(feeder)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    samples: list[tuple[float, float, float]] = []  # (seconds, cpu seconds, rss MB)
+    sent = 0
+    try:
+        while not feeder.count_publishers("/depth_pose/skeletons"):
+            if node.poll() is not None:
+                raise RuntimeError(f"the node exited: {node.stderr.read()[-2000:]}")
+            time.sleep(0.1)
+        while images.get_subscription_count() == 0:
+            time.sleep(0.05)
+        start = time.monotonic()
+        period = 1.0 / rate_hz
+        next_sample = start
+        while (elapsed := time.monotonic() - start) < seconds:
+            info, depth = frames[sent % len(frames)]
+            now = feeder.get_clock().now().nanoseconds
+            infos.publish(restamped(info, now)[0])
+            images.publish(restamped(depth, now)[0])
+            sent += 1
+            if time.monotonic() >= next_sample:
+                samples.append((elapsed, *_process_sample(node.pid)))
+                next_sample += 1.0
+            time.sleep(max(0.0, start + sent * period - time.monotonic()))
+        time.sleep(1.0)
+    finally:
+        node.send_signal(signal.SIGINT)
+        try:
+            _, node_log = node.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            _, node_log = node.communicate()
+        executor.shutdown()
+        feeder.destroy_node()
+        rclpy.try_shutdown()
+    return _load_figures(seconds, rate_hz, sent, answered, samples, diagnostics, node, node_log)
+
+
+def _load_figures(seconds, rate_hz, sent, answered, samples, diagnostics, node, node_log):
+    latencies = np.array([latency for _, latency in answered])
+    times = np.array([t for t, _ in answered])
+    warm = max(5.0, 0.1 * seconds)  # warm-up excluded from memory growth
+    rss = [(t, mb) for t, _, mb in samples]
+    after = [mb for t, mb in rss if t >= warm]
+    first_minute = latencies[times < min(60.0, seconds / 2)]
+    last_minute = latencies[times >= max(seconds - 60.0, seconds / 2)]
+    cpu = (samples[-1][1] - samples[0][1]) / max(samples[-1][0] - samples[0][0], 1e-9)
+    node_values = {v.key: v.value for v in diagnostics[-1].status[0].values} if diagnostics else {}
+    figures = {
+        "benchmark": "node",
+        "seconds": seconds,
+        "rate_hz": rate_hz,
+        "frames_sent": sent,
+        "frames_answered": len(answered),
+        "dropped_frames": sent - len(answered),
+        "dropped_percent": round(100.0 * (sent - len(answered)) / max(sent, 1), 2),
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 1),
+            "p99": round(float(np.percentile(latencies, 99)), 1),
+        },
+        "latency_p99_first_minute_ms": round(float(np.percentile(first_minute, 99)), 1),
+        "latency_p99_last_minute_ms": round(float(np.percentile(last_minute, 99)), 1),
+        "node_cpu_percent": round(100.0 * cpu, 1),
+        "node_rss_mb": {
+            "after_warm_up": round(after[0], 1),
+            "end": round(after[-1], 1),
+            "max": round(max(after), 1),
+        },
+        "rss_growth_after_warm_up_percent": round(100.0 * (after[-1] - after[0]) / after[0], 2),
+        "node_reported": {
+            k: node_values.get(k)
+            for k in ("latency p50 (ms)", "latency p99 (ms)", "dropped frames (total)", "backend")
+        },
+        "node_exit_code": node.returncode,
+        "node_exceptions": node_log.count("Traceback") + node_log.count("processing failed"),
+        "machine": machine(),
+    }
+    print(f"node at {rate_hz:g} Hz for {seconds:g} s on {figures['machine']['cpu']}:")
+    print(f"  frames sent {sent}, answered {len(answered)}, dropped {figures['dropped_percent']} %")
+    print(
+        f"  stamp-to-receive latency p50 {figures['latency_ms']['p50']} ms, "
+        f"p99 {figures['latency_ms']['p99']} ms (first minute p99 "
+        f"{figures['latency_p99_first_minute_ms']}, last {figures['latency_p99_last_minute_ms']})"
+    )
+    print(
+        f"  node CPU {figures['node_cpu_percent']} % of a core, resident memory "
+        f"{figures['node_rss_mb']['after_warm_up']} -> {figures['node_rss_mb']['end']} MB "
+        f"({figures['rss_growth_after_warm_up_percent']:+} % after warm-up)"
+    )
+    print(f"  node exit code {node.returncode}, exceptions {figures['node_exceptions']}")
+    return figures

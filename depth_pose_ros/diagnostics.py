@@ -34,6 +34,7 @@ class Monitor:
         self.latencies: deque[tuple[float, float]] = deque()  # (wall time, seconds)
         self.dropped = 0
         self.rejected = 0
+        self.answered = 0
         self.pending: dict[str, str] = {}  # problems since the last snapshot, by kind
         self.problems: dict[str, str] = {}  # the latest problem of every kind seen
 
@@ -59,6 +60,7 @@ class Monitor:
 
     def frame_published(self, now: float, latency_s: float) -> None:
         with self._lock:
+            self.answered += 1
             self.published.append(now)
             self.latencies.append((now, latency_s))
 

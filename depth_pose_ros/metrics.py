@@ -364,3 +364,19 @@ def evaluate(
         people=sum(int(np.count_nonzero(~m.people_ignored)) for m in matches),
         detections=len(detections),
     )
+
+
+def error_by_image(
+    dataset: KeypointDataset,
+    detections: Sequence[Detection],
+    sigmas: np.ndarray = schema.OKS_SIGMAS,
+) -> dict[int, float]:
+    """Mean 3D joint error (mm) of each image's people matched at OKS 0.50, where it has 3D."""
+    groups = _group(dataset, detections)
+    matches = _evaluate_groups(groups, np.asarray(sigmas, dtype=np.float64), joint=None)
+    errors = {}
+    for (people, _), match in zip(groups, matches, strict=True):
+        _, mpjpe = _pck_and_mpjpe([match])
+        if mpjpe is not None and people:
+            errors[people[0].image_id] = mpjpe
+    return errors

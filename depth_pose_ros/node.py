@@ -39,12 +39,11 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from depth_pose_ros import messages
-from depth_pose_ros.camera import CameraIntrinsics
-from depth_pose_ros.depth_image import check_plausible, depth_to_metres
 from depth_pose_ros.diagnostics import Monitor
 from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
 from depth_pose_ros.markers import marker_array
 from depth_pose_ros.msg import SkeletonArray, SkeletonDescription
+from depth_pose_ros.pipeline import BadFrameError, Pipeline
 from depth_pose_ros.skeleton import KeypointState, Skeleton
 from depth_pose_ros.tracking import Tracker, TrackerSettings
 from depth_pose_ros.visualize import colour_for, colourise_depth, draw_skeleton
@@ -61,22 +60,39 @@ class Parameter:
     high: float | None = None
 
 
+_THRESHOLDS, _TRACKING = Thresholds(), TrackerSettings()
 # Every parameter, with its default (the values of config/depth_pose.yaml) and range.
 PARAMETERS: dict[str, Parameter] = {
     "weights": Parameter("lite", "shipped weights name or path of a .pt file"),
     "backend": Parameter("auto", "auto, tensorrt, torch-cuda, onnxruntime or torch"),
     "precision": Parameter("fp16", "TensorRT / CUDA precision: fp32, fp16 or int8"),
     "max_people": Parameter(0, "most people per frame (0: no limit, 1: fast path)", 0, 16),
-    "joint_tracked_threshold": Parameter(0.5, "joint confidence for TRACKED", 0.0, 1.0),
-    "joint_inferred_threshold": Parameter(0.15, "joint confidence for INFERRED", 0.0, 1.0),
-    "person_threshold": Parameter(0.2, "mean joint confidence to report a person", 0.0, 1.0),
-    "match_distance_m": Parameter(0.6, "largest torso move between frames", 0.05, 3.0),
-    "track_timeout_s": Parameter(1.0, "how long an unseen person keeps their id", 0.0, 30.0),
-    "confirm_hits": Parameter(3, "frames before a new track is TRACKED", 1, 30),
-    "smoothing": Parameter(True, "One Euro filter on joint positions"),
-    "one_euro_min_cutoff": Parameter(1.0, "One Euro minimum cutoff (Hz)", 0.01, 30.0),
-    "one_euro_beta": Parameter(0.3, "One Euro speed coefficient", 0.0, 10.0),
-    "one_euro_d_cutoff": Parameter(1.0, "One Euro derivative cutoff (Hz)", 0.01, 30.0),
+    "joint_tracked_threshold": Parameter(
+        _THRESHOLDS.tracked, "joint confidence for TRACKED", 0.0, 1.0
+    ),
+    "joint_inferred_threshold": Parameter(
+        _THRESHOLDS.inferred, "joint confidence for INFERRED", 0.0, 1.0
+    ),
+    "person_threshold": Parameter(
+        _THRESHOLDS.person, "mean joint confidence to report a person", 0.0, 1.0
+    ),
+    "match_distance_m": Parameter(
+        _TRACKING.match_distance_m, "largest torso move between frames", 0.05, 3.0
+    ),
+    "track_timeout_s": Parameter(
+        _TRACKING.timeout_s, "how long an unseen person keeps their id", 0.0, 30.0
+    ),
+    "confirm_hits": Parameter(
+        _TRACKING.confirm_hits, "frames before a new track is TRACKED", 1, 30
+    ),
+    "smoothing": Parameter(_TRACKING.smoothing, "One Euro filter on joint positions"),
+    "one_euro_min_cutoff": Parameter(
+        _TRACKING.min_cutoff_hz, "One Euro minimum cutoff (Hz)", 0.01, 30.0
+    ),
+    "one_euro_beta": Parameter(_TRACKING.beta, "One Euro speed coefficient", 0.0, 10.0),
+    "one_euro_d_cutoff": Parameter(
+        _TRACKING.derivative_cutoff_hz, "One Euro derivative cutoff (Hz)", 0.01, 30.0
+    ),
     "fx": Parameter(0.0, "fallback focal length x (px) without camera_info; 0: none", 0.0, 1e4),
     "fy": Parameter(0.0, "fallback focal length y (px)", 0.0, 1e4),
     "cx": Parameter(0.0, "fallback principal point x (px)", 0.0, 1e4),
@@ -142,7 +158,7 @@ class DepthPoseNode(Node):
             self.declare_parameter(name, parameter.default, _descriptor(name, parameter))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
         self.weights = str(p["weights"])
-        self.estimator = PoseEstimator(
+        estimator = PoseEstimator(
             self.weights,
             str(p["backend"]),
             Thresholds(
@@ -151,7 +167,7 @@ class DepthPoseNode(Node):
             max_people=int(p["max_people"]) or None,
             precision=str(p["precision"]),
         )
-        self.tracker = Tracker(
+        tracker = Tracker(
             TrackerSettings(
                 match_distance_m=p["match_distance_m"],
                 timeout_s=p["track_timeout_s"],
@@ -162,12 +178,13 @@ class DepthPoseNode(Node):
                 derivative_cutoff_hz=p["one_euro_d_cutoff"],
             )
         )
-        self.fallback = (p["fx"], p["fy"], p["cx"], p["cy"]) if p["fx"] > 0 else None
+        fallback = (p["fx"], p["fy"], p["cx"], p["cy"]) if p["fx"] > 0 else None
+        self.pipeline = Pipeline(
+            estimator, tracker, fallback, self.resolve_topic_name("depth/camera_info")
+        )
         self.expected_rate_hz = float(p["expected_rate_hz"])
         self.max_latency_s = float(p["max_latency_s"])
         self.publish_markers = bool(p["publish_markers"])
-        self.intrinsics: CameraIntrinsics | None = None
-        self.last_stamp: int | None = None
         self.last_warning: dict[str, float] = {}
         self.monitor = Monitor()
         self.types = messages.rclpy_message_types()
@@ -196,8 +213,8 @@ class DepthPoseNode(Node):
         self.worker = threading.Thread(target=self._work, name="depth_pose_worker", daemon=True)
         self.worker.start()
         self.get_logger().info(
-            f"ready: weights {self.weights} ({self.estimator.config.name}), backend "
-            f"{self.estimator.backend.name}; listening on "
+            f"ready: weights {self.weights} ({estimator.config.name}), backend "
+            f"{estimator.backend.name}; listening on "
             f"{self.resolve_topic_name('depth/image_raw')}"
         )
 
@@ -209,9 +226,9 @@ class DepthPoseNode(Node):
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
-            self.intrinsics = CameraIntrinsics.from_camera_info(msg)
-        except ValueError as error:
-            self._reject("camera_info", f"bad camera_info: {error}")
+            self.pipeline.camera_info(msg)
+        except BadFrameError as problem:
+            self._reject(problem.kind, str(problem))
 
     # --- the worker thread ---------------------------------------------------------------------
 
@@ -230,55 +247,22 @@ class DepthPoseNode(Node):
             except Exception as error:  # the node must go on serving whatever one frame did
                 self._reject("internal", f"processing failed: {type(error).__name__}: {error}")
 
-    def _camera(self, image: Image) -> CameraIntrinsics | None:
-        intrinsics = self.intrinsics
-        if intrinsics is None and self.fallback is not None:
-            intrinsics = CameraIntrinsics(image.width, image.height, *self.fallback)
-        if intrinsics is None:
-            self._reject(
-                "camera_info",
-                f"no camera_info on {self.resolve_topic_name('depth/camera_info')} and no "
-                "fx/fy/cx/cy parameters",
-            )
-            return None
-        if (intrinsics.width, intrinsics.height) != (image.width, image.height):
-            self._reject(
-                "camera_info",
-                f"camera_info is {intrinsics.width}x{intrinsics.height} but the depth image is "
-                f"{image.width}x{image.height}",
-            )
-            return None
-        return intrinsics
-
     def _process(self, msg: Image) -> None:
-        stamp = messages.stamp_ns(msg.header)
-        if self.last_stamp is not None and stamp <= self.last_stamp:
-            self.last_stamp = stamp
-            self.tracker.reset()
-            self._reject(
-                "stamp", f"stamp {stamp / 1e9:.3f} s is not after the previous; tracks reset"
-            )
-            return
-        self.last_stamp = stamp
         try:
-            depth = depth_to_metres(msg)
-            check_plausible(depth, msg.encoding)
-        except ValueError as error:
-            self._reject("image", f"bad depth image: {error}")
+            result = self.pipeline.process(msg)
+        except BadFrameError as problem:
+            self._reject(problem.kind, str(problem))
             return
-        intrinsics = self._camera(msg)
-        if intrinsics is None:
-            return
-        skeletons = self.tracker.update(self.estimator(depth, intrinsics), stamp / 1e9)
+        skeletons = result.skeletons
         self.skeletons_publisher.publish(
             messages.skeleton_array_msg(self.types, skeletons, msg.header)
         )
         if self.publish_markers:
             self.markers_publisher.publish(marker_array(skeletons, msg.header))
         if self.debug_publisher.get_subscription_count() > 0:
-            self.debug_publisher.publish(self._debug_image(depth, skeletons, msg))
+            self.debug_publisher.publish(self._debug_image(result.depth, skeletons, msg))
         now = self.get_clock().now().nanoseconds
-        self.monitor.frame_published(time.monotonic(), (now - stamp) / 1e9)
+        self.monitor.frame_published(time.monotonic(), (now - result.stamp_ns) / 1e9)
 
     def _debug_image(self, depth, skeletons: list[Skeleton], msg: Image) -> Image:
         picture = colourise_depth(depth)
@@ -309,16 +293,16 @@ class DepthPoseNode(Node):
             self.max_latency_s,
             {
                 "weights": self.weights,
-                "model": self.estimator.config.name,
-                "backend": self.estimator.backend.name,
-                "people": str(len(self.tracker.tracks)),
+                "model": self.pipeline.estimator.config.name,
+                "backend": self.pipeline.estimator.backend.name,
+                "people": str(len(self.pipeline.tracker.tracks)),
             },
         )
         status = DiagnosticStatus(
             level=bytes([health.level]),
             name=f"{self.get_name()}: pose estimation",
             message=health.message,
-            hardware_id=self.estimator.backend.name,
+            hardware_id=self.pipeline.estimator.backend.name,
             values=[KeyValue(key=k, value=v) for k, v in health.values.items()],
         )
         header = Header(stamp=self.get_clock().now().to_msg())
@@ -333,12 +317,17 @@ class DepthPoseNode(Node):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the node until SIGINT or SIGTERM; exit code 1 when it cannot start."""
     rclpy.init(args=list(argv) if argv is not None else sys.argv)
+    logger = rclpy.logging.get_logger("depth_pose")
     try:
         node = DepthPoseNode()
     except (WeightsError, ValueError) as error:
-        rclpy.logging.get_logger("depth_pose").fatal(f"cannot start: {error}")
+        logger.fatal(f"cannot start: {error}")
         rclpy.try_shutdown()
         return 1
+    except KeyboardInterrupt:  # SIGINT before the executor runs
+        logger.info("interrupted while starting; shutting down")
+        rclpy.try_shutdown()
+        return 0
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:

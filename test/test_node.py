@@ -2,89 +2,29 @@
 
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import rclpy
-import torch
-from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
-from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
-from visualization_msgs.msg import Marker, MarkerArray
+from visualization_msgs.msg import Marker
 
-from depth_pose_ros import messages, schema, weights
+from depth_pose_ros import messages, schema
 from depth_pose_ros.camera import KINECT_V2
 from depth_pose_ros.datasets.synthetic import write_sequence_bag
 from depth_pose_ros.depth_image import metres_to_image
-from depth_pose_ros.msg import SkeletonArray, SkeletonDescription
-from depth_pose_ros.network import DepthPoseNet, ModelConfig
-from depth_pose_ros.node import PARAMETERS, DepthPoseNode
+from depth_pose_ros.msg import SkeletonDescription
+from depth_pose_ros.node import PARAMETERS
 from depth_pose_ros.synthetic.generator import generate_frame
+from node_harness import Harness, save_tiny_weights
 
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
-)
 DEPTH_POSE = Path(sys.executable).with_name("depth-pose")
 
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    return weights.save(tmp_path_factory.mktemp("weights") / "tiny.pt", DepthPoseNet(TINY))
-
-
-class Harness:
-    """A depth_pose node and a listener in one private context, spinning in a thread."""
-
-    def __init__(self, weights_path: Path, **parameters: object) -> None:
-        self.context = Context()
-        rclpy.init(context=self.context)
-        overrides = {"weights": str(weights_path), "person_threshold": 0.0} | parameters
-        self.node = DepthPoseNode(
-            context=self.context,
-            parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()],
-        )
-        self.listener = rclpy.create_node("listener", context=self.context)
-        self.skeletons: list[SkeletonArray] = []
-        self.markers: list[MarkerArray] = []
-        self.diagnostics: list[DiagnosticArray] = []
-        self.listener.create_subscription(
-            SkeletonArray, "/depth_pose/skeletons", self.skeletons.append, 50
-        )
-        self.listener.create_subscription(
-            MarkerArray, "/depth_pose/markers", self.markers.append, 50
-        )
-        self.listener.create_subscription(
-            DiagnosticArray, "/diagnostics", self.diagnostics.append, 50
-        )
-        self.images = self.listener.create_publisher(Image, "/depth/image_raw", 10)
-        self.camera_info = self.listener.create_publisher(CameraInfo, "/depth/camera_info", 10)
-        self.executor = MultiThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.listener)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def wait_for(self, condition, timeout: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.02)
-        return False
-
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=5)
-        self.node.close()
-        self.node.destroy_node()
-        self.listener.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+    return save_tiny_weights(tmp_path_factory.mktemp("weights") / "tiny.pt")
 
 
 @pytest.fixture
@@ -220,7 +160,7 @@ def send_bad_then_good(harness: Harness, bad: Image, stamp: int, problem: str) -
 def test_bad_images_are_skipped_and_the_next_good_one_is_answered(harness):
     assert harness.wait_for(lambda: harness.images.get_subscription_count() > 0)
     harness.camera_info.publish(camera_info())
-    assert harness.wait_for(lambda: harness.node.intrinsics is not None)
+    assert harness.wait_for(lambda: harness.node.pipeline.intrinsics is not None)
     stamp = 10**9
     for changes, problem in BAD_IMAGES.values():
         send_bad_then_good(harness, image(stamp, **changes), stamp, problem)
@@ -247,9 +187,9 @@ def test_camera_info_problems_skip_frames_until_fixed(harness):
     assert "no camera_info on /depth/camera_info" in harness.node.monitor.problems["camera_info"]
     send_camera(camera_info(k=[0.0] * 9))
     assert harness.wait_for(lambda: "K is all zeros" in str(harness.node.monitor.problems))
-    assert harness.node.intrinsics is None
+    assert harness.node.pipeline.intrinsics is None
     send_camera(camera_info(width=640, height=480))
-    assert harness.wait_for(lambda: harness.node.intrinsics is not None)
+    assert harness.wait_for(lambda: harness.node.pipeline.intrinsics is not None)
     send_bad_then_good_size(harness, stamp + 10)
 
 
@@ -261,7 +201,7 @@ def send_bad_then_good_size(harness: Harness, stamp: int) -> None:
         harness.node.monitor.problems
     )
     harness.camera_info.publish(camera_info())
-    assert harness.wait_for(lambda: harness.node.intrinsics.width == 512)
+    assert harness.wait_for(lambda: harness.node.pipeline.intrinsics.width == 512)
     harness.images.publish(image(stamp + 1))
     assert wait_answered(harness, stamp + 1)
 

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from depth_pose_ros.cli import data, models, ros
+from depth_pose_ros.cli import bags, data, models, ros
 
-AREAS = (data, models, ros)
+AREAS = (data, models, ros, bags)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `depth-pose`; errors a user can fix are printed without a traceback."""
     from depth_pose_ros.bag import BagError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "ros_arguments", None) is not None:
+        args.ros_arguments = extra  # `node` hands everything else to ROS (--ros-args ...)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.handler(args)
     except (BagError, FileNotFoundError, FileExistsError, ValueError) as error:

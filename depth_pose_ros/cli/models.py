@@ -37,6 +37,7 @@ def _train(args: argparse.Namespace) -> int:
         finetune=args.finetune,
         init=args.init,
         val_people=args.val_people,
+        label_noise=args.label_noise,
     )
     data = open_dataset(args.data)
     val = open_dataset(args.val) if args.val else None
@@ -223,6 +224,9 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.target == "synth":
         figures = benchmarks.synth_speed(args.frames or 60)
+    elif args.target in ("node", "soak"):
+        seconds = args.seconds or (600.0 if args.target == "soak" else 60.0)
+        figures = benchmarks.node_load(seconds, args.rate, args.weights)
     else:
         figures = benchmarks.model_speed(
             configs=args.configs, backends=args.backends, frames=args.frames or 60
@@ -259,6 +263,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     training.add_argument("--finetune", choices=["all", "blk", "last"], help="needs --init")
     training.add_argument("--init", help="weights to start from (name or .pt)")
     training.add_argument("--val-people", type=int, default=400, help="people validated")
+    training.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        help="train on Kinect-like noisy labels: joint error as a fraction of person size",
+    )
     training.set_defaults(handler=_train)
 
     export = commands.add_parser("export", help="export weights to ONNX or build a TensorRT engine")
@@ -291,9 +301,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="measure speed (figures to stdout and --json)",
         description="model (default): every available backend and model config, model-only "
         "throughput and end-to-end estimator latency on 512x424 frames, the paper-size config "
-        "as the baseline. synth: the data generator.",
+        "as the baseline. node: the running node fed at --rate for --seconds (dropped frames, "
+        "latency, CPU, memory). soak: the same for 10 minutes. synth: the data generator.",
     )
-    bench.add_argument("target", nargs="?", choices=["model", "synth"], default="model")
+    bench.add_argument(
+        "target", nargs="?", choices=["model", "node", "soak", "synth"], default="model"
+    )
+    bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
+    bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
+    bench.add_argument("--weights", default="lite", help="node/soak: weights")
     bench.add_argument("--frames", type=int, help="frames per measurement")
     bench.add_argument("--configs", nargs="+", default=["lite", "paper"])
     bench.add_argument("--backends", nargs="+", help="default: every available one")

@@ -1,4 +1,4 @@
-"""ROS commands: node, play."""
+"""ROS commands: node, play, demo."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ def _play(args: argparse.Namespace) -> int:
     """Publish a bag into ROS topics with its original timing."""
     from depth_pose_ros.player import main
 
-    return main(args.bag, args.rate, args.max_speed, args.topics, args.clock)
+    return main(args.bag, args.rate, args.max_speed, args.topics, args.clock, args.restamp)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Generate a recording, play it through the running node, evaluate what comes back."""
+    from depth_pose_ros.demo import run
+
+    return run(args.out, args.seed, args.seconds, args.people)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,8 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "depth-pose node --ros-args -p weights:=lite "
         "-r depth/image_raw:=/kinect2/sd/image_depth_rect",
     )
-    node.add_argument("ros_arguments", nargs=argparse.REMAINDER, help="--ros-args ...")
-    node.set_defaults(handler=_node)
+    node.set_defaults(handler=_node, ros_arguments=[])
 
     play = commands.add_parser(
         "play",
@@ -40,4 +46,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     speed.add_argument("--max-speed", action="store_true", help="no pauses between messages")
     play.add_argument("--topics", nargs="+", help="only these topics (default: all)")
     play.add_argument("--clock", action="store_true", help="publish /clock from the bag")
+    play.add_argument(
+        "--restamp", action="store_true", help="stamp headers with the time of publishing"
+    )
     play.set_defaults(handler=_play)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the whole system on a generated bag: node over DDS, metrics, pictures",
+    )
+    demo.add_argument("--out", default="demo", help="where the bag, outputs and report go")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--seconds", type=float, default=10.0)
+    demo.add_argument("--people", type=int, default=3)
+    demo.set_defaults(handler=_demo)

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from depth_pose_ros import coco
-from depth_pose_ros.bag import BagTopics, BagWriter
+from depth_pose_ros.bag import DEFAULT_TOPICS, BagTopics, BagWriter
 from depth_pose_ros.camera import CameraIntrinsics
 from depth_pose_ros.datasets.sample import PersonAnnotation, Sample
 from depth_pose_ros.skeleton import KeypointState, Skeleton, TrackingState
@@ -41,7 +41,6 @@ FORMAT = "depth_pose_ros.synthetic"
 TEST_FRAMES = 500
 VAL_FRAMES = 300
 NAMED_SPLITS = {"test": TEST_FRAMES, "val": VAL_FRAMES}  # synthetic:<name>, seed 0
-DEFAULT_TOPICS = BagTopics()
 
 
 def _write_frame(task: tuple[str, str, int, int, int | None]) -> tuple[dict, list[dict]]:

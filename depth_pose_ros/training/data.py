@@ -141,9 +141,11 @@ class PersonCrops(TorchDataset):
         augmentation: Augmentation,
         seed: int = 0,
         proposal_boxes: ProposalBoxes | None = None,
+        label_noise: float = 0.0,
     ) -> None:
         self.dataset = dataset
         self.proposal_boxes = proposal_boxes or {}
+        self.label_noise = label_noise
         self.input_size = input_size
         self.heatmap_size = (input_size[0] // STRIDE, input_size[1] // STRIDE)
         self.augmentation = augmentation
@@ -175,6 +177,8 @@ class PersonCrops(TorchDataset):
         sample = self.dataset[sample_index]
         rng = self._rng(index)
         proposal = self.proposal_boxes.get((sample_index, person_index))
+        if self.label_noise > 0:
+            sample.people[person_index] = self._kinect_like(sample.people[person_index], index)
         crop, heatmaps, weights = self.make(
             sample, person_index, rng, proposal if rng.random() < 0.5 else None
         )
@@ -214,6 +218,20 @@ class PersonCrops(TorchDataset):
             joints, labelled = joints[schema.FLIP_PERMUTATION], labelled[schema.FLIP_PERMUTATION]
         heatmaps, weights = targets(joints, labelled, self.heatmap_size)
         return self._perturb(crop, rng), heatmaps, weights
+
+    def _kinect_like(self, person: PersonAnnotation, index: int) -> PersonAnnotation:
+        """The annotation with fixed errors like the Kinect SDK's automatic labels (the
+        paper's pre-training data): every joint off by `label_noise` of the person's size on
+        average, and left and right confused for one person in five."""
+        rng = np.random.default_rng((self.seed, 7919, index))  # the same errors every epoch
+        labelled = person.uv[person.visibility > 0]
+        size = float(np.ptp(labelled, axis=0).max()) if len(labelled) > 1 else 0.0
+        uv = person.uv + rng.normal(0.0, self.label_noise * size, person.uv.shape)
+        if rng.random() < 0.2:
+            uv = uv[schema.FLIP_PERMUTATION]
+        return PersonAnnotation(
+            uv.astype(np.float32), person.visibility, person.xyz, person.track_id
+        )
 
     def _empty_targets(self) -> tuple[np.ndarray, np.ndarray]:
         return (

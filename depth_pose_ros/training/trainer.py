@@ -60,6 +60,7 @@ class TrainSettings:
     augmentation: Augmentation = field(default_factory=Augmentation)
     val_people: int = 400  # people of the validation set evaluated after every epoch
     proposal_crops: bool = True  # also crop around the estimator's proposals (half the time)
+    label_noise: float = 0.0  # Kinect-like annotation errors (fraction of a person's size)
 
     def to_dict(self) -> dict[str, object]:
         values = asdict(self)
@@ -185,7 +186,9 @@ def train(
 
     out.mkdir(parents=True, exist_ok=True)
     boxes = _proposal_boxes(data, out, rank, world, progress) if settings.proposal_crops else None
-    crops = PersonCrops(data, config.input_size, settings.augmentation, settings.seed, boxes)
+    crops = PersonCrops(
+        data, config.input_size, settings.augmentation, settings.seed, boxes, settings.label_noise
+    )
     if len(crops) == 0:
         raise ValueError("the training data has no annotated people")
     sampler = DistributedSampler(crops, world, rank, seed=settings.seed) if world > 1 else None

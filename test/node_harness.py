@@ -1,0 +1,78 @@
+"""A depth_pose node and a listener in one private rclpy context, for node-level tests."""
+
+import threading
+import time
+from pathlib import Path
+
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import MarkerArray
+
+from depth_pose_ros import weights
+from depth_pose_ros.msg import SkeletonArray
+from depth_pose_ros.network import DepthPoseNet, ModelConfig
+from depth_pose_ros.node import DepthPoseNode
+
+TINY = ModelConfig(
+    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
+)
+
+
+def save_tiny_weights(path: Path) -> Path:
+    """Weights of a tiny random network: fast, and deterministic."""
+    torch.manual_seed(0)
+    return weights.save(path, DepthPoseNet(TINY))
+
+
+class Harness:
+    """A depth_pose node and a listener in one private context, spinning in a thread."""
+
+    def __init__(self, weights_path: Path, **parameters: object) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context)
+        overrides = {"weights": str(weights_path), "person_threshold": 0.0} | parameters
+        self.node = DepthPoseNode(
+            context=self.context,
+            parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()],
+        )
+        self.listener = rclpy.create_node("listener", context=self.context)
+        self.skeletons: list[SkeletonArray] = []
+        self.markers: list[MarkerArray] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        self.listener.create_subscription(
+            SkeletonArray, "/depth_pose/skeletons", self.skeletons.append, 50
+        )
+        self.listener.create_subscription(
+            MarkerArray, "/depth_pose/markers", self.markers.append, 50
+        )
+        self.listener.create_subscription(
+            DiagnosticArray, "/diagnostics", self.diagnostics.append, 50
+        )
+        self.images = self.listener.create_publisher(Image, "/depth/image_raw", 10)
+        self.camera_info = self.listener.create_publisher(CameraInfo, "/depth/camera_info", 10)
+        self.executor = MultiThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.listener)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, condition, timeout: float = 20.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=5)
+        self.thread.join(timeout=5)
+        self.node.close()
+        self.node.destroy_node()
+        self.listener.destroy_node()
+        rclpy.try_shutdown(context=self.context)
