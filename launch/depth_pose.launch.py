@@ -59,6 +59,7 @@ def generate_launch_description() -> LaunchDescription:
             "-f",
             LaunchConfiguration("frame_id"),
         ],
+        parameters=[{"use_sim_time": LaunchConfiguration("use_sim_time")}],
         condition=IfCondition(LaunchConfiguration("rviz")),
     )
     return LaunchDescription([*arguments, node, rviz])

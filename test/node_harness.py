@@ -69,6 +69,12 @@ class Harness:
             time.sleep(0.02)
         return False
 
+    def with_camera(self, info: CameraInfo) -> None:
+        """Wait until the node listens, give it camera_info, wait until it has taken it."""
+        assert self.wait_for(lambda: self.images.get_subscription_count() > 0)
+        self.camera_info.publish(info)
+        assert self.wait_for(lambda: self.node.pipeline.intrinsics is not None)
+
     def close(self) -> None:
         self.executor.shutdown(timeout_sec=5)
         self.thread.join(timeout=5)

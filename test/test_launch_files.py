@@ -53,10 +53,19 @@ def test_launch_file_is_consistent(path):
         else:
             assert f"<exec_depend>{package}</exec_depend>" in PACKAGE_XML
 
-    for join in calls(tree, "PathJoinSubstitution"):
+    for join in calls(tree, "PathJoinSubstitution"):  # config files, included launch files
         parts = [e.value for e in join.args[0].elts if isinstance(e, ast.Constant)]
         assert (ROOT.joinpath(*parts)).is_file(), parts
     assert "install(DIRECTORY launch config DESTINATION share/${PROJECT_NAME})" in CMAKE
+
+    for include in calls(tree, "IncludeLaunchDescription"):
+        join = calls(include, "PathJoinSubstitution")[0]
+        target = ROOT.joinpath(*[e.value for e in join.args[0].elts if isinstance(e, ast.Constant)])
+        accepted = {
+            c.args[0].value for c in calls(ast.parse(target.read_text()), "DeclareLaunchArgument")
+        }
+        passed = keyword(include, "launch_arguments").func.value  # {...}.items()
+        assert {k.value for k in passed.keys} <= accepted, f"{target.name} does not declare them"
 
     for process in calls(tree, "ExecuteProcess"):
         command = [e.value for e in keyword(process, "cmd").elts if isinstance(e, ast.Constant)]

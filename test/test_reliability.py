@@ -92,9 +92,7 @@ def test_every_publisher_and_subscriber_qos_combination_works(tiny_weights):
 def test_a_camera_that_stops_and_restarts_is_served_again(tiny_weights):
     harness = Harness(tiny_weights)
     try:
-        assert harness.wait_for(lambda: harness.images.get_subscription_count() > 0)
-        harness.camera_info.publish(camera_info())
-        assert harness.wait_for(lambda: harness.node.pipeline.intrinsics is not None)
+        harness.with_camera(camera_info())
         harness.images.publish(image(10**9))
         assert answered(harness, 10**9)
         # The camera goes away (its publisher is destroyed) and comes back as a new one.
@@ -124,9 +122,7 @@ def test_silence_and_slow_cameras_show_in_diagnostics():
 def test_a_resolution_change_mid_stream_is_followed(tiny_weights):
     harness = Harness(tiny_weights)
     try:
-        assert harness.wait_for(lambda: harness.images.get_subscription_count() > 0)
-        harness.camera_info.publish(camera_info())
-        assert harness.wait_for(lambda: harness.node.pipeline.intrinsics is not None)
+        harness.with_camera(camera_info())
         harness.images.publish(image(10**9))
         assert answered(harness, 10**9)
         i = FRAME.intrinsics

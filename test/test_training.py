@@ -150,14 +150,22 @@ def test_finetuning_needs_initial_weights(frames, tmp_path):
         train(frames, tmp_path / "x", settings(finetune="blk"), progress=False)
 
 
-def test_proposal_crops_are_matched_to_annotated_people(frames):
-    boxes = match_proposals(frames, workers=1, progress=False)
-    assert boxes, "the estimator's proposals cover some annotated people"
-    for (index, person), (box, reference) in boxes.items():
+def test_proposals_are_sorted_into_people_and_nobody(frames):
+    found = match_proposals(frames, workers=1, progress=False)
+    assert found.people, "the estimator's proposals cover some annotated people"
+    for (index, person), (box, reference) in found.people.items():
         person_pixels = np.argwhere(frames[index].mask == person + 1)
         centre = person_pixels.mean(axis=0)[::-1]
         assert np.linalg.norm(centre - [box.cx, box.cy]) < box.size
         assert 0.5 < reference < 8.0
+    people_boxes = {(index, box) for (index, _), (box, _) in found.people.items()}
+    assert not any((index, box) in people_boxes for index, box, _ in found.nobody)
+    crops = PersonCrops(frames, (64, 64), Augmentation(), proposals=found, negatives=0.5)
+    negatives = [i for i, (_, person) in enumerate(crops.items) if person < 0]
+    assert len(negatives) == min(len(found.nobody), len(crops.items) - len(negatives))
+    if negatives:
+        _, maps, alphas = crops[negatives[0]]
+        assert not maps.any() and bool((alphas == 1).all())  # quiet everywhere
 
 
 def test_weights_errors_name_what_is_available(tmp_path):

@@ -31,6 +31,7 @@ MIN_POINTS = 80  # sampled points in a blob
 MAX_TILT = np.radians(50)  # floor normal vs the camera's -y axis
 MIN_CAMERA_HEIGHT = 0.35  # metres above the floor
 BELOW_FLOOR = 0.1  # points this far under a candidate plane count against it
+PRIOR_STILL_FITS = 0.15  # share of points on the previous floor that skips the search
 SEED_HEIGHT = 0.9  # metres: torsos and heads, above tables
 REACH = 0.4  # metres on the floor from a seed within which lower cells join it
 
@@ -89,7 +90,7 @@ def fit_floor(
     if len(lower) < 200:
         return prior
 
-    candidates = lower[rng.choice(len(lower), size=min(3000, len(lower)), replace=False)]
+    candidates = lower[rng.integers(0, len(lower), size=min(2000, len(lower)))]
 
     def score(normal: np.ndarray, offset: float) -> int:
         heights = candidates @ normal + offset
@@ -99,6 +100,8 @@ def fit_floor(
     best, best_score = prior, 0
     if prior is not None:
         best_score = score(prior.normal, prior.offset)
+        if best_score >= PRIOR_STILL_FITS * len(candidates):  # a still camera: just refine
+            return _refined(prior, candidates)
     for _ in range(60):
         sample = candidates[rng.choice(len(candidates), 3, replace=False)]
         normal = np.cross(sample[1] - sample[0], sample[2] - sample[0])
@@ -118,8 +121,12 @@ def fit_floor(
             best, best_score = Floor(normal, offset), candidate_score
     if best is None or best_score < 0.05 * len(candidates):
         return prior
-    inliers = candidates[np.abs(best.height(candidates)) < FLOOR_TOLERANCE]
-    normal, offset = _plane(inliers)
+    return _refined(best, candidates)
+
+
+def _refined(floor: Floor, candidates: np.ndarray) -> Floor:
+    """The least-squares plane through the points on `floor`, normal pointing up."""
+    normal, offset = _plane(candidates[np.abs(floor.height(candidates)) < FLOOR_TOLERANCE])
     if normal[1] > 0:
         normal, offset = -normal, -offset
     return Floor(normal, offset)

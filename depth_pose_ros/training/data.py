@@ -79,8 +79,17 @@ def person_region(sample: Sample, index: int, box: CropBox) -> np.ndarray:
     return region
 
 
-ProposalBoxes = dict[tuple[int, int], tuple[CropBox, float]]
 MIN_COVERAGE = 0.3  # of the person's mask inside the proposal, and of the proposal on them
+MAX_OVERLAP_NOBODY = 0.1  # a proposal with less than this on any person covers nobody
+
+
+@dataclass
+class Proposals:
+    """The estimator's proposals on a data set: the one covering each annotated person (by
+    sample and person index), and those that cover nobody (furniture, walls, fragments)."""
+
+    people: dict[tuple[int, int], tuple[CropBox, float]]
+    nobody: list[tuple[int, CropBox, float]]  # (sample index, box, reference depth)
 
 
 _worker_dataset: Dataset | None = None
@@ -91,48 +100,65 @@ def _set_worker_dataset(dataset: Dataset) -> None:
     _worker_dataset = dataset
 
 
-def _match_frame(index: int) -> list[tuple[tuple[int, int], tuple]]:
+def _match_frame(index: int) -> tuple[list, list]:
     sample = _worker_dataset[index]
     if sample.mask is None:
-        return []
+        return [], []
     proposals = PersonFinder(remember_floor=False)(sample.depth, sample.intrinsics)
-    matches = []
+    masks = [sample.mask == k + 1 for k in range(len(sample.people))]
+    people = []
     for k, person in enumerate(sample.people):
-        mask = sample.mask == k + 1
-        if person.ignore or not mask.any():
+        if person.ignore or not masks[k].any():
             continue
         best, best_coverage = None, MIN_COVERAGE
         for proposal in proposals:
-            overlap = np.count_nonzero(proposal.mask & mask)
-            coverage = overlap / np.count_nonzero(mask)
+            overlap = np.count_nonzero(proposal.mask & masks[k])
+            coverage = overlap / np.count_nonzero(masks[k])
             purity = overlap / np.count_nonzero(proposal.mask)
             if coverage >= best_coverage and purity >= MIN_COVERAGE:
                 best, best_coverage = proposal, coverage
         if best is not None:
             box = CropBox.around_mask(best.mask)
-            matches.append(((index, k), (box.cx, box.cy, box.size, best.reference_depth)))
-    return matches
+            people.append(((index, k), (box.cx, box.cy, box.size, best.reference_depth)))
+    nobody = []
+    for proposal in proposals:
+        size = np.count_nonzero(proposal.mask)
+        if all(np.count_nonzero(proposal.mask & m) < MAX_OVERLAP_NOBODY * size for m in masks):
+            box = CropBox.around_mask(proposal.mask)
+            nobody.append((index, box.cx, box.cy, box.size, proposal.reference_depth))
+    return people, nobody
 
 
-def match_proposals(dataset: Dataset, workers: int = 1, progress: bool = True) -> ProposalBoxes:
-    """For each annotated person, the crop box and depth of the proposal that covers them."""
+def match_proposals(dataset: Dataset, workers: int = 1, progress: bool = True) -> Proposals:
+    """Run the estimator's proposals on every sample and sort them out (see Proposals)."""
     with ProcessPoolExecutor(workers, initializer=_set_worker_dataset, initargs=(dataset,)) as pool:
-        found = tqdm(
-            pool.map(_match_frame, range(len(dataset)), chunksize=16),
-            total=len(dataset),
-            desc="person proposals",
-            unit="frame",
-            disable=not progress,
+        frames = list(
+            tqdm(
+                pool.map(_match_frame, range(len(dataset)), chunksize=16),
+                total=len(dataset),
+                desc="person proposals",
+                unit="frame",
+                disable=not progress,
+            )
         )
-        return {
+    return Proposals(
+        people={
             key: (CropBox(cx, cy, size), reference)
-            for frame in found
-            for key, (cx, cy, size, reference) in frame
-        }
+            for people, _ in frames
+            for key, (cx, cy, size, reference) in people
+        },
+        nobody=[
+            (index, CropBox(cx, cy, size), reference)
+            for _, nobody in frames
+            for index, cx, cy, size, reference in nobody
+        ],
+    )
 
 
 class PersonCrops(TorchDataset):
-    """(input (1, H, W), heatmaps (K, H/8, W/8), weights (K,)) per annotated person."""
+    """(input (1, H, W), heatmaps (K, H/8, W/8), weights (K,)) per annotated person, and for
+    proposals that cover nobody (a `negatives` share of all samples): empty heatmaps with full
+    weight, so that the network stays quiet on furniture and walls."""
 
     def __init__(
         self,
@@ -140,11 +166,12 @@ class PersonCrops(TorchDataset):
         input_size: tuple[int, int],
         augmentation: Augmentation,
         seed: int = 0,
-        proposal_boxes: ProposalBoxes | None = None,
+        proposals: Proposals | None = None,
         label_noise: float = 0.0,
+        negatives: float = 0.2,
     ) -> None:
         self.dataset = dataset
-        self.proposal_boxes = proposal_boxes or {}
+        self.proposals = proposals or Proposals({}, [])
         self.label_noise = label_noise
         self.input_size = input_size
         self.heatmap_size = (input_size[0] // STRIDE, input_size[1] // STRIDE)
@@ -161,6 +188,12 @@ class PersonCrops(TorchDataset):
             counters[sample_index] = person_index + 1
             if not ann.get("iscrowd", 0):
                 self.items.append((sample_index, person_index))
+        # Proposals covering nobody, a fixed random choice of them: item (sample, -1 - which).
+        wanted = min(
+            round(negatives / (1 - negatives) * len(self.items)), len(self.proposals.nobody)
+        )
+        chosen = np.random.default_rng((seed, 1)).permutation(len(self.proposals.nobody))[:wanted]
+        self.items += [(self.proposals.nobody[i][0], -1 - int(i)) for i in np.sort(chosen)]
 
     def set_epoch(self, epoch: int) -> None:
         """Reseed augmentation per epoch so epochs differ but runs repeat exactly."""
@@ -176,7 +209,16 @@ class PersonCrops(TorchDataset):
         sample_index, person_index = self.items[index]
         sample = self.dataset[sample_index]
         rng = self._rng(index)
-        proposal = self.proposal_boxes.get((sample_index, person_index))
+        if person_index < 0:
+            _, box, reference = self.proposals.nobody[-1 - person_index]
+            crop = self._crop(sample, box, reference, rng)[0]
+            maps, weights = self._empty_targets()
+            return (
+                torch.from_numpy(crop[None]),
+                torch.from_numpy(maps),
+                torch.ones_like(torch.from_numpy(weights)),
+            )
+        proposal = self.proposals.people.get((sample_index, person_index))
         if self.label_noise > 0:
             sample.people[person_index] = self._kinect_like(sample.people[person_index], index)
         crop, heatmaps, weights = self.make(
@@ -204,6 +246,18 @@ class PersonCrops(TorchDataset):
             reference = reference_depth(sample.depth, person_region(sample, person_index, box))
             if reference is None:
                 return empty
+        crop, affine, flip = self._crop(sample, box, reference, rng)
+        joints = apply(affine, person.uv.astype(np.float64))
+        labelled = person.visibility > 0
+        if flip:
+            joints, labelled = joints[schema.FLIP_PERMUTATION], labelled[schema.FLIP_PERMUTATION]
+        heatmaps, weights = targets(joints, labelled, self.heatmap_size)
+        return crop, heatmaps, weights
+
+    def _crop(
+        self, sample: Sample, box: CropBox, reference: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The augmented, perturbed input around `box`, its affine, and whether it is mirrored."""
         aug = self.augmentation
         side = box.size * rng.uniform(*aug.scale)
         shift = rng.uniform(-aug.shift, aug.shift, size=2) * box.size
@@ -212,12 +266,7 @@ class PersonCrops(TorchDataset):
         rotation = rng.uniform(-aug.rotation_degrees, aug.rotation_degrees)
         reference += rng.uniform(-aug.reference_jitter_m, aug.reference_jitter_m)
         crop, affine = prepare_crop(sample.depth, box, reference, self.input_size, rotation, flip)
-        joints = apply(affine, person.uv.astype(np.float64))
-        labelled = person.visibility > 0
-        if flip:
-            joints, labelled = joints[schema.FLIP_PERMUTATION], labelled[schema.FLIP_PERMUTATION]
-        heatmaps, weights = targets(joints, labelled, self.heatmap_size)
-        return self._perturb(crop, rng), heatmaps, weights
+        return self._perturb(crop, rng), affine, flip
 
     def _kinect_like(self, person: PersonAnnotation, index: int) -> PersonAnnotation:
         """The annotation with fixed errors like the Kinect SDK's automatic labels (the

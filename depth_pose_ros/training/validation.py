@@ -1,8 +1,8 @@
-"""Validation during training: the paper's metric on crops around each annotated person.
+"""Validation during training: the paper's metric, for the network and for the estimator.
 
-The crops come from ground-truth person masks (what the depth-based person proposals give at
-inference), so this measures the network, not the proposals. The full estimator is evaluated
-by `depth-pose eval --weights ... --data ...`.
+The network alone: crops around each annotated person's mask (and the loss on them). The whole
+estimator: the same frames through person proposals and the network, which is what
+`depth-pose eval --weights ... --data ...` measures and what decides the best checkpoint.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from depth_pose_ros import coco, metrics
+from depth_pose_ros import coco, evaluation, metrics
 from depth_pose_ros.datasets.sample import Dataset
 from depth_pose_ros.heatmaps import decode, targets, to_image
+from depth_pose_ros.inference.backends import TorchBackend
+from depth_pose_ros.inference.estimator import PoseEstimator
 from depth_pose_ros.network import STRIDE, DepthPoseNet
 from depth_pose_ros.preprocess import apply, prepare_crop, reference_depth
 from depth_pose_ros.training.data import person_box, person_region
@@ -22,8 +24,9 @@ from depth_pose_ros.training.loss import stage_loss
 @torch.inference_mode()
 def validate(
     model: DepthPoseNet, dataset: Dataset, max_people: int, device: torch.device
-) -> tuple[metrics.Report, float]:
-    """(report, mean loss) over the first samples holding `max_people` annotated people."""
+) -> tuple[metrics.Report, metrics.Report, float]:
+    """(network report, estimator report, mean loss) over the first samples holding
+    `max_people` annotated people."""
     model.eval()
     size = model.config.input_size
     heatmap_size = (size[0] // STRIDE, size[1] // STRIDE)
@@ -71,4 +74,6 @@ def validate(
         [ann for ann in ground_truth["annotations"] if ann["image_id"] in kept],
     )
     report = metrics.evaluate(metrics.load_ground_truth(subset), metrics.load_detections(results))
-    return report, float(np.mean(losses)) if losses else float("nan")
+    estimator = PoseEstimator(model, TorchBackend(model, str(device)))
+    whole = evaluation.run(estimator, dataset, "proposals", limit=len(image_ids), progress=False)
+    return report, whole.report, float(np.mean(losses)) if losses else float("nan")
