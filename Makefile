@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOURCES := pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg config/* launch/*) \
 	$(shell find depth_pose_ros -type f -not -path '*/__pycache__/*')
 
-.PHONY: demo test test-slow fuzz lint pytest clean
+.PHONY: demo test test-slow fuzz soak golden lint pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (the ROS 2 wheels are cp311)")'
@@ -35,11 +35,19 @@ pytest: $(VENV)/.installed
 
 ## fuzz: the long fuzzing run (10,000 random and malformed messages through the node)
 fuzz: $(VENV)/.installed
-	FUZZ_EXAMPLES=10000 $(BIN)/pytest test/test_fuzz.py
+	FUZZ_EXAMPLES=10000 $(BIN)/pytest -s test/test_fuzz.py
+
+## soak: 10 minutes at 30 Hz through the running node; figures in soak.json
+soak: $(VENV)/.installed
+	$(BIN)/depth-pose bench soak --json soak.json
 
 ## test-slow: the long tests left out of the default suite (multi-process training, ...)
 test-slow: $(VENV)/.installed
 	$(BIN)/pytest -m slow
+
+## golden: rewrite the regression test's golden outputs after an intended change (review the diff)
+golden: $(VENV)/.installed
+	$(BIN)/pytest test/test_regression_golden.py --update-golden
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache demo

@@ -18,6 +18,8 @@ DEPTH_ENCODINGS: dict[str, tuple[np.dtype, float]] = {
     "32FC1": (np.dtype(np.float32), 1.0),
 }
 _ENCODING_HELP = "16UC1 or mono16 (millimetres) or 32FC1 (metres)"
+# What depth cameras measure (Kinect v2: 0.5-4.5 m, up to 8 m); anything else is not depth.
+VALID_RANGE_M = (0.2, 10.0)
 
 
 class ImageLike(Protocol):
@@ -139,3 +141,14 @@ def check_plausible(depth_m: np.ndarray, encoding: str) -> None:
             f"{encoding} depth should be in millimetres but its median is "
             f"{median * 1000:.0f} mm: metres in an integer image?"
         )
+    near, far = VALID_RANGE_M
+    if not ((valid >= near) & (valid <= far)).any():
+        raise ValueError(f"no pixel has a depth within {near:g}-{far:g} m")
+
+
+def within_range(depth_m: np.ndarray) -> np.ndarray:
+    """Float32 depth with every value outside VALID_RANGE_M (and NaN) as NaN."""
+    near, far = VALID_RANGE_M
+    with np.errstate(invalid="ignore"):
+        usable = (depth_m >= near) & (depth_m <= far)
+    return np.where(usable, depth_m, np.nan).astype(np.float32, copy=False)

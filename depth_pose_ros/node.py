@@ -318,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the node until SIGINT or SIGTERM; exit code 1 when it cannot start."""
     rclpy.init(args=list(argv) if argv is not None else sys.argv)
     logger = rclpy.logging.get_logger("depth_pose")
+    # Made before the node logs `ready`, so a signal that follows cannot find the context gone.
+    executor = SingleThreadedExecutor()
     try:
         node = DepthPoseNode()
     except (WeightsError, ValueError) as error:
@@ -328,7 +330,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("interrupted while starting; shutting down")
         rclpy.try_shutdown()
         return 0
-    executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
         executor.spin()

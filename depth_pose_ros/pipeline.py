@@ -82,6 +82,7 @@ class Pipeline:
         if self.last_stamp is not None and stamp <= self.last_stamp:
             self.last_stamp = stamp
             self.tracker.reset()
+            self.estimator.reset()  # a bag starting again may show another scene
             raise BadFrameError(
                 "stamp", f"stamp {stamp / 1e9:.3f} s is not after the previous; tracks reset"
             )

@@ -38,10 +38,15 @@ class CropBox:
 
     @classmethod
     def around_mask(cls, mask: np.ndarray, margin: float = BOX_MARGIN) -> CropBox:
-        rows, columns = np.nonzero(mask)
-        if rows.size == 0:
-            raise ValueError("cannot place a crop around an empty mask")
-        return cls.around(columns.min(), rows.min(), columns.max(), rows.max(), margin)
+        return cls.around(*mask_bounds(mask), margin)
+
+
+def mask_bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the first and last columns and rows of a mask (inclusive)."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        raise ValueError("cannot place a crop around an empty mask")
+    return int(columns[0]), int(rows[0]), int(columns[-1]), int(rows[-1])
 
 
 def crop_transform(

@@ -12,6 +12,14 @@ DOMAIN_ID = dds.isolate()
 os.environ["ROS_PYTHON_CHECK_FIELDS"] = "1"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite test/data/regression_golden.mcap from today's outputs (make golden)",
+    )
+
+
 def pytest_report_header() -> str:
     return f"ROS_DOMAIN_ID={DOMAIN_ID} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST"
 

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from depth_pose_ros.depth_image import depth_to_metres, metres_to_image, pixel_view
+from depth_pose_ros.depth_image import (
+    check_plausible,
+    depth_to_metres,
+    metres_to_image,
+    pixel_view,
+    within_range,
+)
 
 
 def make_image(pixels: np.ndarray, encoding: str, *, big_endian=False, padding=0, data_type=bytes):
@@ -120,3 +126,26 @@ def test_encoding_rejects_what_it_cannot_represent():
         metres_to_image(np.ones((2, 2, 1)))
     with pytest.raises(ValueError, match="non-empty 2-D"):
         metres_to_image(np.ones((0, 3)))
+
+
+@pytest.mark.parametrize(
+    ("depth_m", "encoding", "message"),
+    [
+        (np.full((4, 4), np.nan), "16UC1", "no valid depth"),
+        (np.full((4, 4), 1500.0), "32FC1", "millimetres in a float image"),
+        (np.full((4, 4), 0.002), "16UC1", "metres in an integer image"),
+        (np.full((4, 4), 1.7e-41), "32FC1", "no pixel has a depth within 0.2-10 m"),
+        (np.full((4, 4), 15.0), "32FC1", "no pixel has a depth within 0.2-10 m"),
+    ],
+)
+def test_implausible_depth_is_named(depth_m, encoding, message):
+    with pytest.raises(ValueError, match=message):
+        check_plausible(depth_m.astype(np.float32), encoding)
+
+
+def test_depth_outside_the_cameras_range_becomes_invalid():
+    depth = np.array([[0.1, 0.5, 4.0], [np.nan, np.inf, 12.0]], np.float32)
+    usable = within_range(depth)
+    assert usable.dtype == np.float32
+    np.testing.assert_array_equal(np.isfinite(usable), [[False, True, True], [False] * 3])
+    check_plausible(depth, "32FC1")  # some depth in range: plausible

@@ -134,3 +134,8 @@ def test_a_good_frame_is_answered_after_fuzzing(node):
     answered = node.monitor.answered
     node._process(good_image(10**18))
     assert node.monitor.answered == answered + 1
+    print(  # shown by `make fuzz`
+        f"\nfuzzed {node.monitor.rejected + answered} Image + CameraInfo pairs: "
+        f"{node.monitor.rejected} rejected with a warning, {answered} answered, no exceptions; "
+        "the good frame afterwards was answered"
+    )

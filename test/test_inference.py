@@ -265,3 +265,50 @@ def test_estimator_returns_one_skeleton_per_proposal(tmp_path):
     assert len(single(depth, frame.intrinsics)) == min(1, len(skeletons))
     with pytest.raises(ValueError, match="depth is 10x10 but the camera is 512x424"):
         estimator(np.zeros((10, 10), np.float32), frame.intrinsics)
+
+
+class ConstantBackend:
+    """Heatmaps of one value everywhere (0: nobody, 1: a confident person); counts crops."""
+
+    name = "constant"
+
+    def __init__(self, value: float) -> None:
+        self.value, self.crops = value, 0
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.crops += len(batch)
+        height, width = batch.shape[2] // 8, batch.shape[3] // 8
+        return np.full((len(batch), 21, height, width), self.value, np.float32)
+
+
+def test_proposals_scored_as_nobody_are_rechecked_only_when_they_change_or_expire():
+    frame = generate_frame("test", 5, 0, people=2)
+    depth = frame_depth(frame)
+    nobody = ConstantBackend(0.0)
+    estimator = PoseEstimator(DepthPoseNet(TINY), nobody)
+    assert estimator(depth, frame.intrinsics) == []
+    proposals = nobody.crops
+    assert proposals > 0
+    for _ in range(15):  # a still scene: nothing is run again for the next 15 frames
+        estimator(depth, frame.intrinsics)
+    assert nobody.crops == proposals
+    estimator(depth, frame.intrinsics)  # then everything is checked again
+    assert nobody.crops == 2 * proposals
+    moved = np.roll(depth, 40, axis=1)  # everything moved: checked at once
+    estimator(moved, frame.intrinsics)
+    assert nobody.crops == 3 * proposals
+    estimator.reset()
+    estimator(moved, frame.intrinsics)
+    assert nobody.crops == 4 * proposals
+
+
+def test_reported_people_are_estimated_every_frame():
+    frame = generate_frame("test", 5, 0, people=2)
+    depth = frame_depth(frame)
+    somebody = ConstantBackend(1.0)
+    estimator = PoseEstimator(DepthPoseNet(TINY), somebody)
+    crops = []
+    for _ in range(3):
+        people = estimator(depth, frame.intrinsics)
+        crops.append(somebody.crops)
+    assert people and crops == [len(people), 2 * len(people), 3 * len(people)]

@@ -85,11 +85,17 @@ def _regress(args: argparse.Namespace) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bag", help="rosbag2 directory, .mcap or .db3 file")
-    parser.add_argument("--weights", default="lite")
-    parser.add_argument("--backend", default="auto")
-    parser.add_argument("--depth-topic", default="/depth/image_raw")
+    parser.add_argument("--weights", default="lite", help="shipped name or .pt file")
+    parser.add_argument(
+        "--backend", default="auto", help="auto, tensorrt, torch-cuda, onnxruntime or torch"
+    )
+    parser.add_argument("--depth-topic", default="/depth/image_raw", help="16UC1 or 32FC1 images")
     parser.add_argument("--camera-info-topic", default="/depth/camera_info")
-    parser.add_argument("--ground-truth-topic", default="/ground_truth/skeletons")
+    parser.add_argument(
+        "--ground-truth-topic",
+        default="/ground_truth/skeletons",
+        help="SkeletonArray ground truth, used when present",
+    )
     for name in ("fx", "fy", "cx", "cy"):
         parser.add_argument(f"--{name}", type=float, help="intrinsics for bags without camera_info")
 

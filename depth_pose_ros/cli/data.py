@@ -129,8 +129,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     output.add_argument("--bag", help="new rosbag2 bag (.mcap: one file) for --sequence")
     output.add_argument("--preview", help="PNG grid of samples with ground truth drawn")
     synth.add_argument("--frames", type=int, help="frames (data set: 1000, preview: 12)")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--split", choices=["train", "val", "test"], default="train")
+    synth.add_argument("--seed", type=int, default=0, help="random stream (with --split)")
+    synth.add_argument(
+        "--split", choices=["train", "val", "test"], default="train", help="disjoint streams"
+    )
     synth.add_argument("--people", type=int, help="people per frame (default: 1-4 at random)")
     synth.add_argument("--workers", type=int, help="processes (default: all cores)")
     synth.add_argument("--sequence", action="store_true", help="continuous 30 Hz motion")

@@ -254,11 +254,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--batch-norm", action=argparse.BooleanOptionalAction, help="override the config's"
     )
     training.add_argument("--input-size", type=int, help="square crop side (config default)")
-    training.add_argument("--epochs", type=int, default=30)
-    training.add_argument("--batch-size", type=int, default=16)
+    training.add_argument("--epochs", type=int, default=30, help="passes over --data")
+    training.add_argument("--batch-size", type=int, default=16, help="crops per step (per GPU)")
     training.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper)")
-    training.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
-    training.add_argument("--seed", type=int, default=0)
+    training.add_argument(
+        "--schedule",
+        choices=["constant", "cosine"],
+        default="constant",
+        help="learning rate over the run (paper: constant)",
+    )
+    training.add_argument("--seed", type=int, default=0, help="initialisation and sampling")
     training.add_argument("--workers", type=int, default=1, help="data loading processes")
     training.add_argument("--finetune", choices=["all", "blk", "last"], help="needs --init")
     training.add_argument("--init", help="weights to start from (name or .pt)")
@@ -273,8 +278,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     export = commands.add_parser("export", help="export weights to ONNX or build a TensorRT engine")
     export.add_argument("--weights", default="lite", help="shipped name or .pt file")
-    export.add_argument("--format", choices=["onnx", "tensorrt"], default="onnx")
-    export.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp16")
+    export.add_argument("--format", choices=["onnx", "tensorrt"], default="onnx", help="output")
+    export.add_argument(
+        "--precision", choices=["fp32", "fp16", "int8"], default="fp16", help="TensorRT only"
+    )
     export.add_argument("--calibration", default="synthetic:val", help="INT8 frames: " + SPEC_HELP)
     export.add_argument("--out", help="output file (ONNX default: WEIGHTS.onnx)")
     export.set_defaults(handler=_export)
@@ -285,12 +292,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Estimate everyone in a depth frame. Intrinsics default to a Kinect v2.",
     )
     estimate.add_argument("frame", help="16-bit PNG (millimetres) or .npy (metres or mm)")
-    estimate.add_argument("--fx", type=float)
-    estimate.add_argument("--fy", type=float)
-    estimate.add_argument("--cx", type=float)
-    estimate.add_argument("--cy", type=float)
-    estimate.add_argument("--weights", default="lite")
-    estimate.add_argument("--backend", default="auto")
+    estimate.add_argument("--fx", type=float, help="focal length x (px)")
+    estimate.add_argument("--fy", type=float, help="focal length y (px)")
+    estimate.add_argument("--cx", type=float, help="principal point x (px)")
+    estimate.add_argument("--cy", type=float, help="principal point y (px)")
+    estimate.add_argument("--weights", default="lite", help="shipped name or .pt file")
+    estimate.add_argument(
+        "--backend", default="auto", help="auto, tensorrt, torch-cuda, onnxruntime or torch"
+    )
     estimate.add_argument("--max-people", type=int, help="1: the single-person fast path")
     estimate.add_argument("--json", help="write the skeletons here")
     estimate.add_argument("--overlay", help="write the frame with skeletons drawn here")
@@ -311,7 +320,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
     bench.add_argument("--weights", default="lite", help="node/soak: weights")
     bench.add_argument("--frames", type=int, help="frames per measurement")
-    bench.add_argument("--configs", nargs="+", default=["lite", "paper"])
+    bench.add_argument(
+        "--configs",
+        nargs="+",
+        default=["lite", "base", "paper"],
+        help="model configs (paper: the baseline)",
+    )
     bench.add_argument("--backends", nargs="+", help="default: every available one")
     bench.add_argument("--json", help="write the figures here")
     bench.set_defaults(handler=_bench)

@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="the whole system on a generated bag: node over DDS, metrics, pictures",
     )
     demo.add_argument("--out", default="demo", help="where the bag, outputs and report go")
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--seconds", type=float, default=10.0)
-    demo.add_argument("--people", type=int, default=3)
+    demo.add_argument("--seed", type=int, default=7, help="the generated recording")
+    demo.add_argument("--seconds", type=float, default=10.0, help="recording length")
+    demo.add_argument("--people", type=int, default=3, help="people in the scene")
     demo.set_defaults(handler=_demo)

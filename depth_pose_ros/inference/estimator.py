@@ -7,21 +7,26 @@ Steps: person proposals from depth (floor, ground-plane blobs); a square crop ar
 normalised as in training, all crops in one batch through the network; peaks decoded and mapped
 back to image pixels; 3D from the person's depth around each joint; per-joint states from the
 confidence (TRACKED, INFERRED, NOT_TRACKED without depth or below the lower threshold).
+
+A fixed camera sees the same furniture in every frame. Proposals the network has just scored as
+nobody are remembered (`RejectedProposals`) and not run again while they stay where they were,
+for at most half a second, so a static scene costs about one network pass per person.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from depth_pose_ros.camera import CameraIntrinsics
+from depth_pose_ros.depth_image import within_range
 from depth_pose_ros.heatmaps import decode, to_image
 from depth_pose_ros.inference.backends import Backend, create_backend
 from depth_pose_ros.inference.lifting import lift
-from depth_pose_ros.inference.proposals import PersonFinder
+from depth_pose_ros.inference.proposals import PersonFinder, Proposal
 from depth_pose_ros.network import DepthPoseNet
-from depth_pose_ros.preprocess import CropBox, prepare_crop
+from depth_pose_ros.preprocess import CropBox, mask_bounds, prepare_crop
 from depth_pose_ros.skeleton import KeypointState, Skeleton, TrackingState
 from depth_pose_ros.weights import load
 
@@ -31,6 +36,57 @@ class Thresholds:
     tracked: float = 0.5  # joint confidence for TRACKED
     inferred: float = 0.15  # joint confidence for INFERRED (below: NOT_TRACKED)
     person: float = 0.2  # mean joint confidence to report a person at all
+
+
+def _area(box: tuple[int, ...]) -> int:
+    return (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+
+
+def _box_overlap(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """Intersection over union of two inclusive pixel boxes (x0, y0, x1, y1)."""
+    width = min(a[2], b[2]) - max(a[0], b[0]) + 1
+    height = min(a[3], b[3]) - max(a[1], b[1]) + 1
+    if width <= 0 or height <= 0:
+        return 0.0
+    intersection = width * height
+    return intersection / (_area(a) + _area(b) - intersection)
+
+
+@dataclass
+class RejectedProposals:
+    """Proposals not reported and scored below `score` (nobody there), kept for `frames` frames.
+    A new proposal is one of them when its box overlaps theirs by `overlap` (IoU) and its
+    reference depth is within `depth_m`: anything that moves or changes shape is run again."""
+
+    score: float = 0.05
+    frames: int = 15
+    overlap: float = 0.9
+    depth_m: float = 0.05
+    remembered: list[tuple[tuple[int, int, int, int], float, int]] = field(default_factory=list)
+    frame: int = 0
+
+    def known(self, proposal: Proposal) -> bool:
+        box = mask_bounds(proposal.mask)
+        return any(
+            abs(depth - proposal.reference_depth) <= self.depth_m
+            and _box_overlap(box, seen) >= self.overlap
+            for seen, depth, _ in self.remembered
+        )
+
+    def update(
+        self, proposals: list[Proposal], results: list[tuple[float, Skeleton | None]]
+    ) -> None:
+        """Remember this frame's rejections and forget those older than `frames` frames."""
+        self.frame += 1
+        self.remembered = [r for r in self.remembered if self.frame - r[2] < self.frames]
+        for proposal, (score, skeleton) in zip(proposals, results, strict=True):
+            if skeleton is None and score < self.score:
+                self.remembered.append(
+                    (mask_bounds(proposal.mask), proposal.reference_depth, self.frame)
+                )
+
+    def clear(self) -> None:
+        self.remembered.clear()
 
 
 class PoseEstimator:
@@ -55,11 +111,13 @@ class PoseEstimator:
         )
         self.thresholds = thresholds or Thresholds()
         self.finder = PersonFinder(remember_floor)
+        self.rejected = RejectedProposals()
         self.max_people = max_people  # 1: the single-person fast path (largest proposal only)
 
     def reset(self) -> None:
-        """Forget the floor (a new camera or scene)."""
+        """Forget the floor and the rejected proposals (a new camera or scene)."""
         self.finder.reset()
+        self.rejected.clear()
 
     def __call__(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Skeleton]:
         """Everyone in a float32 metre depth image (NaN invalid), most confident first."""
@@ -68,10 +126,14 @@ class PoseEstimator:
                 f"depth is {depth.shape[1]}x{depth.shape[0]} but the camera is "
                 f"{intrinsics.width}x{intrinsics.height}"
             )
+        depth = within_range(depth)
         proposals = self.finder(depth, intrinsics)[: self.max_people]
-        return self.estimate(
-            depth, intrinsics, [p.mask for p in proposals], [p.reference_depth for p in proposals]
+        fresh = [p for p in proposals if not self.rejected.known(p)]
+        results = self._estimate_each(
+            depth, intrinsics, [p.mask for p in fresh], [p.reference_depth for p in fresh]
         )
+        self.rejected.update(fresh, results)
+        return _most_confident_first([s for _, s in results if s is not None])
 
     def estimate(
         self,
@@ -81,6 +143,17 @@ class PoseEstimator:
         references: list[float],
     ) -> list[Skeleton]:
         """Skeletons for given person masks (from proposals, or ground truth for evaluation)."""
+        results = self._estimate_each(within_range(depth), intrinsics, masks, references)
+        return _most_confident_first([s for _, s in results if s is not None])
+
+    def _estimate_each(
+        self,
+        depth: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        masks: list[np.ndarray],
+        references: list[float],
+    ) -> list[tuple[float, Skeleton | None]]:
+        """For every mask: the person score, and the skeleton when the score passes."""
         if not masks:
             return []
         crops, affines = [], []
@@ -91,13 +164,14 @@ class PoseEstimator:
             crops.append(crop)
             affines.append(affine)
         heatmaps = self.backend(np.stack(crops)[:, None])
-        skeletons = []
+        results: list[tuple[float, Skeleton | None]] = []
         for output, affine, mask, reference in zip(
             heatmaps, affines, masks, references, strict=True
         ):
             points, confidence = decode(output)
             score = float(confidence.mean())
             if score < self.thresholds.person:
+                results.append((score, None))
                 continue
             uv = to_image(points, affine)
             xyz = lift(uv, depth, intrinsics, mask, reference)
@@ -113,15 +187,17 @@ class PoseEstimator:
             no_depth = ~np.isfinite(xyz).all(axis=1)
             state[no_depth] = KeypointState.NOT_TRACKED
             xyz[state == KeypointState.NOT_TRACKED] = np.nan
-            skeletons.append(
-                Skeleton(
-                    uv=uv,
-                    xyz=xyz,
-                    confidence=confidence,
-                    state=state,
-                    score=score,
-                    tracking_state=TrackingState.TENTATIVE,
-                )
+            skeleton = Skeleton(
+                uv=uv,
+                xyz=xyz,
+                confidence=confidence,
+                state=state,
+                score=score,
+                tracking_state=TrackingState.TENTATIVE,
             )
-        skeletons.sort(key=lambda s: -s.score)
-        return skeletons
+            results.append((score, skeleton))
+        return results
+
+
+def _most_confident_first(skeletons: list[Skeleton]) -> list[Skeleton]:
+    return sorted(skeletons, key=lambda s: -s.score)

@@ -16,6 +16,7 @@ from depth_pose_ros import schema
 from depth_pose_ros.camera import CameraIntrinsics
 
 WINDOW_M = 0.04  # half width of the depth window around a joint, metres at the person
+MAX_WINDOW_PX = 64
 # The joint centre lies this far behind the surface the camera sees (metres, adult build).
 _SURFACE_OFFSET_BY_PART = {
     "Spine": 0.1,
@@ -93,7 +94,7 @@ def lift(
 ) -> np.ndarray:
     """(K, 3) joint centres in metres (optical frame), NaN where no depth was found."""
     scale = reference_depth if reference_depth and np.isfinite(reference_depth) else 2.0
-    radius = max(1, round(WINDOW_M * intrinsics.fx / scale))
+    radius = int(min(max(WINDOW_M * intrinsics.fx / max(scale, 0.1), 1.0), MAX_WINDOW_PX))
     z = joint_depths(uv, depth, mask, radius) + SURFACE_OFFSET[: len(uv)]
     normalised = undistort(np.nan_to_num(uv), intrinsics)
     return np.column_stack([normalised * z[:, None], z])

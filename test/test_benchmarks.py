@@ -1,0 +1,60 @@
+"""The benchmarks run and report their figures (their values are not judged here: timing
+belongs to benchmarks, not tests)."""
+
+import json
+
+import pytest
+
+from depth_pose_ros.cli import main
+from depth_pose_ros.network import CONFIGS
+
+
+def figures(path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_model_benchmark_reports_throughput_and_latency(tmp_path, capsys):
+    out = tmp_path / "model.json"
+    arguments = ["--configs", "lite", "--backends", "onnxruntime", "--frames", "8"]
+    assert main(["bench", "model", *arguments, "--json", str(out)]) == 0
+    assert "lite    onnxruntime" in capsys.readouterr().out
+    result = figures(out)
+    (row,) = result["rows"]
+    assert row["config"] == "lite" and row["backend"] == "onnxruntime" and row["trained_weights"]
+    assert row["input_size"] == [128, 128]
+    assert row["model_fps_crop"] > 0 and row["model_fps_512x424"] > 0
+    for key in ("e2e_latency_ms", "e2e_single_person_latency_ms"):
+        latency = row[key]
+        assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
+    assert row["frames"] == 6  # 8 frames, 2 of them warm-up
+    assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
+
+
+def test_model_benchmark_compares_with_the_paper_config(tmp_path, monkeypatch):
+    # A small stand-in for the paper-size network: the comparison is what is tested here.
+    monkeypatch.setitem(CONFIGS, "paper", CONFIGS["lite"].with_changes(name="paper", stages=2))
+    monkeypatch.setattr("depth_pose_ros.benchmarks._throughput", lambda run, batch: 10.0)
+    out = tmp_path / "model.json"
+    arguments = ["--configs", "lite", "paper", "--backends", "torch", "--frames", "4"]
+    assert main(["bench", "model", *arguments, "--json", str(out)]) == 0
+    lite, paper = figures(out)["rows"]
+    assert paper["config"] == "paper" and "vs_paper" not in paper
+    ratio = paper["e2e_latency_ms"]["p50"] / lite["e2e_latency_ms"]["p50"]
+    assert lite["vs_paper"]["e2e_speedup"] == pytest.approx(ratio, abs=0.051)
+
+
+def test_synth_benchmark_reports_frames_per_second(tmp_path):
+    out = tmp_path / "synth.json"
+    assert main(["bench", "synth", "--frames", "2", "--json", str(out)]) == 0
+    result = figures(out)
+    assert result["generate_fps_1_process"] > 0 and result["write_fps_1_worker"] > 0
+
+
+@pytest.mark.slow
+def test_node_benchmark_feeds_the_running_node(tmp_path):
+    out = tmp_path / "node.json"
+    assert main(["bench", "node", "--seconds", "8", "--rate", "10", "--json", str(out)]) == 0
+    result = figures(out)
+    assert result["frames_sent"] >= 60
+    assert 0 < result["frames_answered"] <= result["frames_sent"]
+    assert result["node_rss_mb"]["max"] > 0
