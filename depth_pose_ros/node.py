@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import (
@@ -330,11 +331,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("interrupted while starting; shutting down")
         rclpy.try_shutdown()
         return 0
-    executor.add_node(node)
     try:
+        executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:
+        if rclpy.ok():
+            raise
+        # A signal shut the context down before the executor waited: a normal end.
     finally:
         node.get_logger().info("shutting down")
         node.close()

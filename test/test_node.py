@@ -55,8 +55,11 @@ def test_a_stream_from_another_process_comes_back_as_skeletons(harness, tmp_path
     )
     assert player.returncode == 0, player.stderr
     assert "played 90 messages" in player.stdout
-    assert harness.wait_for(lambda: len(harness.skeletons) >= 10 and harness.diagnostics)
     monitor = harness.node.monitor
+    assert harness.wait_for(lambda: len(harness.skeletons) >= 10 and harness.diagnostics), (
+        f"answered {len(harness.skeletons)} of 30 frames (dropped {monitor.dropped}, rejected "
+        f"{monitor.rejected}), {len(harness.diagnostics)} diagnostics; player: {player.stdout}"
+    )
     assert len(harness.skeletons) + monitor.dropped + monitor.rejected <= 30
     sent = {1_700_000_000 * 10**9 + i * round(1e9 / 30) for i in range(30)}
     for array in harness.skeletons:
