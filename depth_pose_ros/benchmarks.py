@@ -139,7 +139,7 @@ def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> 
             single = _latencies_ms(
                 PoseEstimator(model, backend, thresholds, max_people=1), test_frames
             )
-            p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+            e2e, one_person = _percentiles(latencies), _percentiles(single)
             row = {
                 "config": name,
                 "trained_weights": trained,
@@ -148,16 +148,17 @@ def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> 
                 "parameters": sum(p.numel() for p in model.parameters()),
                 "model_fps_crop": round(crop_fps, 1),
                 "model_fps_512x424": round(frame_fps, 2),
-                "e2e_latency_ms": _percentiles(latencies),
-                "e2e_fps": round(1000.0 / p50, 1),
-                "e2e_single_person_latency_ms": _percentiles(single),
-                "e2e_single_person_fps": round(1000.0 / np.median(single), 1),
+                "e2e_latency_ms": e2e,
+                "e2e_fps": round(1000.0 / e2e["p50"], 1),
+                "e2e_single_person_latency_ms": one_person,
+                "e2e_single_person_fps": round(1000.0 / one_person["p50"], 1),
                 "frames": len(latencies),
             }
             rows.append(row)
             print(
                 f"{name:<8}{backend.name:<18}{crop_fps:>10.1f}{frame_fps:>13.2f}"
-                f"{p50:>12.2f}{p95:>8.2f}{p99:>8.2f}{1000 / p50:>9.1f}{np.median(single):>14.2f}"
+                f"{e2e['p50']:>12.2f}{e2e['p95']:>8.2f}{e2e['p99']:>8.2f}{row['e2e_fps']:>9.1f}"
+                f"{one_person['p50']:>14.2f}"
             )
     baselines = {r["backend"]: r for r in rows if r["config"] == "paper"}
     for row in rows:

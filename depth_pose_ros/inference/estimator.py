@@ -26,7 +26,7 @@ from depth_pose_ros.inference.backends import Backend, create_backend
 from depth_pose_ros.inference.lifting import lift
 from depth_pose_ros.inference.proposals import PersonFinder, Proposal
 from depth_pose_ros.network import DepthPoseNet
-from depth_pose_ros.preprocess import CropBox, mask_bounds, prepare_crop
+from depth_pose_ros.preprocess import CropBox, prepare_crop
 from depth_pose_ros.skeleton import KeypointState, Skeleton, TrackingState
 from depth_pose_ros.weights import load
 
@@ -66,10 +66,9 @@ class RejectedProposals:
     frame: int = 0
 
     def known(self, proposal: Proposal) -> bool:
-        box = mask_bounds(proposal.mask)
         return any(
             abs(depth - proposal.reference_depth) <= self.depth_m
-            and _box_overlap(box, seen) >= self.overlap
+            and _box_overlap(proposal.box, seen) >= self.overlap
             for seen, depth, _ in self.remembered
         )
 
@@ -81,9 +80,7 @@ class RejectedProposals:
         self.remembered = [r for r in self.remembered if self.frame - r[2] < self.frames]
         for proposal, (score, skeleton) in zip(proposals, results, strict=True):
             if skeleton is None and score < self.score:
-                self.remembered.append(
-                    (mask_bounds(proposal.mask), proposal.reference_depth, self.frame)
-                )
+                self.remembered.append((proposal.box, proposal.reference_depth, self.frame))
 
     def clear(self) -> None:
         self.remembered.clear()

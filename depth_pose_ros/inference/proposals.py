@@ -21,6 +21,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from depth_pose_ros.camera import CameraIntrinsics
+from depth_pose_ros.preprocess import mask_bounds
 
 CELL = 0.05  # metres per ground-plane grid cell
 FLOOR_TOLERANCE = 0.04  # points this close to the floor plane are floor
@@ -52,6 +53,7 @@ class Proposal:
     """One likely person: their pixels and depth."""
 
     mask: np.ndarray  # (H, W) bool
+    box: tuple[int, int, int, int]  # the mask's bounds (x0, y0, x1, y1), inclusive
     reference_depth: float  # median depth of the mask, metres
     top_height: float  # highest point above the floor, metres
 
@@ -196,7 +198,9 @@ def propose(points: np.ndarray, depth: np.ndarray, floor: Floor) -> list[Proposa
         inside[members] = True
         mask = np.zeros(depth.shape, dtype=bool)
         mask[above] = inside
-        proposals.append(Proposal(mask, float(np.median(depth[mask])), top_height))
+        proposals.append(
+            Proposal(mask, mask_bounds(mask), float(np.median(depth[mask])), top_height)
+        )
     proposals.sort(key=lambda p: -int(p.mask.sum()))
     return proposals
 
