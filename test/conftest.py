@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from depth_pose_ros import dds
+from depth_pose_ros.ros import dds
 
 DOMAIN_ID = dds.isolate()
 # Fixed-size message fields raise on a wrong length instead of crashing at serialization.
@@ -22,6 +22,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_report_header() -> str:
     return f"ROS_DOMAIN_ID={DOMAIN_ID} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST"
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A weights file of the tiny test network (helpers.TINY)."""
+    from helpers import save_tiny_weights
+
+    return save_tiny_weights(tmp_path_factory.mktemp("weights") / "tiny.pt")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,9 +1,30 @@
 """Test data and checks shared by several test modules."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import torch
 
-from depth_pose_ros.skeleton import Skeleton, TrackingState
+from depth_pose_ros.core.skeleton import Skeleton, TrackingState
+from depth_pose_ros.model import weights
+from depth_pose_ros.model.network import DepthPoseNet, ModelConfig
+
+# A tiny network (random weights) for tests that need a model but not a good one: fast.
+TINY = ModelConfig(
+    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
+)
+
+
+def tiny_model(config: ModelConfig = TINY) -> DepthPoseNet:
+    """The tiny network with deterministic random weights, in eval mode."""
+    torch.manual_seed(0)
+    return DepthPoseNet(config).eval()
+
+
+def save_tiny_weights(path: Path) -> Path:
+    """A weights file of the tiny network."""
+    return weights.save(path, tiny_model())
 
 
 def sample_skeletons(seed: int = 0, count: int = 2) -> list[Skeleton]:

@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import rclpy
-import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
@@ -13,20 +12,8 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
-from depth_pose_ros import weights
 from depth_pose_ros.msg import SkeletonArray
-from depth_pose_ros.network import DepthPoseNet, ModelConfig
-from depth_pose_ros.node import DepthPoseNode
-
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
-)
-
-
-def save_tiny_weights(path: Path) -> Path:
-    """Weights of a tiny random network: fast, and deterministic."""
-    torch.manual_seed(0)
-    return weights.save(path, DepthPoseNet(TINY))
+from depth_pose_ros.ros.node import DepthPoseNode
 
 
 class Harness:

@@ -5,8 +5,8 @@ import argparse
 import rclpy
 from rclpy.executors import ExternalShutdownException
 
-from depth_pose_ros import messages
 from depth_pose_ros.msg import SkeletonArray
+from depth_pose_ros.ros import messages
 from helpers import sample_skeletons
 
 

@@ -5,9 +5,9 @@ import pytest
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
-from depth_pose_ros.bag import BagError, BagReader, BagWriter, typestore
-from depth_pose_ros.camera import CameraIntrinsics
-from depth_pose_ros.resources import share_directory
+from depth_pose_ros.core.camera import CameraIntrinsics
+from depth_pose_ros.ros.bag import BagError, BagReader, BagWriter, typestore
+from depth_pose_ros.ros.resources import share_directory
 from helpers import assert_same_skeletons, sample_skeletons
 
 FRAME = "kinect2_ir_optical_frame"

@@ -8,29 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from depth_pose_ros import bag_eval, weights
-from depth_pose_ros.bag import BagReader, BagWriter
 from depth_pose_ros.cli import main
-from depth_pose_ros.datasets.synthetic import write_sequence_bag
+from depth_pose_ros.core.skeleton import KeypointState, Skeleton
+from depth_pose_ros.evaluation.regression import compare
+from depth_pose_ros.evaluation.sequence import SequenceRun, evaluate
 from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
-from depth_pose_ros.network import DepthPoseNet, ModelConfig
-from depth_pose_ros.pipeline import Pipeline
-from depth_pose_ros.regression import compare
-from depth_pose_ros.skeleton import KeypointState, Skeleton
-from depth_pose_ros.tracking import Tracker
+from depth_pose_ros.inference.pipeline import Pipeline
+from depth_pose_ros.inference.tracking import Tracker
+from depth_pose_ros.ros import bag_eval
+from depth_pose_ros.ros.bag import BagReader, BagWriter
+from depth_pose_ros.ros.recordings import write_sequence_bag
 
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
-)
 DEPTH_POSE = Path(sys.executable).with_name("depth-pose")
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    return weights.save(tmp_path_factory.mktemp("w") / "tiny.pt", DepthPoseNet(TINY))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +68,7 @@ def test_bags_without_camera_info_need_intrinsics(tmp_path, tiny_weights, record
         stripped, pipeline(tiny_weights, (365.0, 365.0, 256.0, 212.0)), progress=False
     )
     assert len(result.outputs) == 15 and not result.truth
-    assert bag_eval.evaluate(result) is None
+    assert evaluate(result) is None
 
 
 def test_unusable_bags_give_clear_errors(tmp_path, tiny_weights, recording, capsys):
@@ -113,7 +103,7 @@ def test_regress_passes_unchanged_outputs_and_names_drift(
     extra = {s: list(frame) for s, frame in outputs.items()}
     extra[stamp].append(person(99))
     drifted = tmp_path / "drifted.mcap"
-    run = bag_eval.BagRun(frame_id="camera", stamps=sorted(extra), outputs=extra)
+    run = SequenceRun(frame_id="camera", stamps=sorted(extra), outputs=extra)
     bag_eval.write_outputs(run, drifted)
     arguments = [str(recording), "--golden", str(drifted), "--weights", str(tiny_weights)]
     assert main(["regress", *arguments]) == 1
@@ -155,7 +145,7 @@ def test_compare_reports_missing_frames_and_people():
 
 
 def test_player_restamps_headers_like_a_live_camera(tmp_path, recording):
-    from depth_pose_ros.player import restamped
+    from depth_pose_ros.ros.player import restamped
 
     with BagReader(recording) as bag:
         _, _, _, raw = next(bag.raw_messages(["/depth/image_raw"]))

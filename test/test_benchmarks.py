@@ -6,7 +6,7 @@ import json
 import pytest
 
 from depth_pose_ros.cli import main
-from depth_pose_ros.network import CONFIGS
+from depth_pose_ros.model.network import CONFIGS
 
 
 def figures(path) -> dict:
@@ -33,7 +33,7 @@ def test_model_benchmark_reports_throughput_and_latency(tmp_path, capsys):
 def test_model_benchmark_compares_with_the_paper_config(tmp_path, monkeypatch):
     # A small stand-in for the paper-size network: the comparison is what is tested here.
     monkeypatch.setitem(CONFIGS, "paper", CONFIGS["lite"].with_changes(name="paper", stages=2))
-    monkeypatch.setattr("depth_pose_ros.benchmarks._throughput", lambda run, batch: 10.0)
+    monkeypatch.setattr("depth_pose_ros.cli.benchmarks._throughput", lambda run, batch: 10.0)
     out = tmp_path / "model.json"
     arguments = ["--configs", "lite", "paper", "--backends", "torch", "--frames", "4"]
     assert main(["bench", "model", *arguments, "--json", str(out)]) == 0

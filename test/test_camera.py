@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CameraInfo
 
-from depth_pose_ros.camera import KINECT_V2, CameraIntrinsics
+from depth_pose_ros.core.camera import KINECT_V2, CameraIntrinsics
 
 KINECT_K = [365.5, 0.0, 257.3, 0.0, 365.6, 205.1, 0.0, 0.0, 1.0]
 KINECT_D = [0.09, -0.27, 0.0, 0.0, 0.09]

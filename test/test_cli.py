@@ -2,10 +2,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from depth_pose_ros import schema
-from depth_pose_ros.bag import BagWriter
-from depth_pose_ros.camera import KINECT_V2
 from depth_pose_ros.cli import main
+from depth_pose_ros.core import schema
+from depth_pose_ros.core.camera import KINECT_V2
+from depth_pose_ros.ros.bag import BagWriter
 
 DEPTH_POSE = Path(sys.executable).with_name("depth-pose")
 

@@ -5,10 +5,10 @@ import os
 import subprocess
 import sys
 
-from depth_pose_ros import dds
+from depth_pose_ros.ros import dds
 
 REPORT = (
-    "import json, os; from depth_pose_ros import dds; d = dds.isolate(); "
+    "import json, os; from depth_pose_ros.ros import dds; d = dds.isolate(); "
     "print(json.dumps({'domain': d, 'pid': os.getpid(), 'env': dict(os.environ)}))"
 )
 
@@ -40,7 +40,7 @@ def test_isolate_restricts_discovery_to_localhost_on_a_run_specific_domain():
 
 
 def test_isolate_refuses_to_run_after_rclpy_is_imported():
-    result = run_python("import rclpy\nfrom depth_pose_ros import dds\ndds.isolate()")
+    result = run_python("import rclpy\nfrom depth_pose_ros.ros import dds\ndds.isolate()")
     assert result.returncode != 0
     assert "must run before rclpy is imported" in result.stderr
 

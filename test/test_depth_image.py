@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from depth_pose_ros.depth_image import (
+from depth_pose_ros.core.depth_image import (
     check_plausible,
     depth_to_metres,
     metres_to_image,

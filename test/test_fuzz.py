@@ -11,23 +11,18 @@ import os
 import numpy as np
 import pytest
 import rclpy
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rclpy.context import Context
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
-from depth_pose_ros import messages, weights
-from depth_pose_ros.depth_image import metres_to_image
-from depth_pose_ros.network import DepthPoseNet, ModelConfig
-from depth_pose_ros.node import DepthPoseNode
-from depth_pose_ros.synthetic.generator import generate_frame
+from depth_pose_ros.core.depth_image import metres_to_image
+from depth_pose_ros.data.synthetic.generator import generate_frame
+from depth_pose_ros.ros import messages
+from depth_pose_ros.ros.node import DepthPoseNode
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
-)
 ENCODINGS = ["16UC1", "mono16", "32FC1", "rgb8", "8UC1", "bgr8", "32FC3", "16SC1", "", "32fc1"]
 UINT32 = 2**32 - 1
 FRAME = generate_frame("test", 31, 0, people=1)
@@ -36,9 +31,8 @@ STAMP = [10**9]  # the stream's current stamp, advanced by every fuzzed frame
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    torch.manual_seed(0)
-    path = weights.save(tmp_path_factory.mktemp("w") / "tiny.pt", DepthPoseNet(TINY))
+def node(tiny_weights):
+    path = tiny_weights
     context = Context()
     rclpy.init(context=context)
     instance = DepthPoseNode(
@@ -59,7 +53,7 @@ def good_camera_info() -> CameraInfo:
 
 
 def good_image(stamp_ns: int) -> Image:
-    depth = np.where(FRAME.depth_mm > 0, FRAME.depth_mm / 1000.0, np.nan)
+    depth = FRAME.depth_m
     header = messages.header(TYPES, stamp_ns, "camera")
     return messages.image_msg(TYPES, metres_to_image(depth, "16UC1"), header)
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from depth_pose_ros import heatmaps
-from depth_pose_ros.preprocess import (
-    INVALID_VALUE,
+from depth_pose_ros.model import heatmaps
+from depth_pose_ros.model.network import CONFIGS
+from depth_pose_ros.model.preprocess import (
     CropBox,
     apply,
     crop_transform,
@@ -14,6 +14,8 @@ from depth_pose_ros.preprocess import (
     prepare_crop,
     warp_depth,
 )
+
+LITE = CONFIGS["lite"]
 
 
 def test_crop_transform_maps_the_box_onto_the_input():
@@ -37,20 +39,20 @@ def test_crops_sample_depth_without_inventing_values():
     assert set(np.unique(crop[np.isfinite(crop)])) <= {2.0, 3.0}  # nearest neighbour
     outside = warp_depth(depth, crop_transform(CropBox(0.0, 0.0, 100.0), (64, 64)), (64, 64))
     assert np.isnan(outside[0, 0])
-    normalised = normalise(np.array([[2.5, np.nan, 10.0, -3.0]], np.float32), 2.0)
-    np.testing.assert_allclose(normalised, [[0.5, INVALID_VALUE, 1.0, -1.0]])
+    normalised = normalise(np.array([[2.5, np.nan, 10.0, -3.0]], np.float32), 2.0, LITE)
+    np.testing.assert_allclose(normalised, [[0.5, LITE.invalid_value, 1.0, -1.0]])
 
 
 def test_targets_are_the_papers_gaussians_at_stride_8():
     joints = np.array([[35.5, 19.5], [0.0, 0.0]])  # input pixels; 35.5 is cell 4's centre
-    maps, weights = heatmaps.targets(joints, np.array([True, False]), (8, 8))
+    maps, weights = heatmaps.targets(joints, np.array([True, False]), (8, 8), 8, 7.0)
     assert maps.shape == (2, 8, 8)
     assert maps[0].argmax() == np.ravel_multi_index((2, 4), (8, 8))
     assert maps[0, 2, 4] == pytest.approx(1.0)
     assert maps[0, 2, 5] == pytest.approx(np.exp(-((8 / 7) ** 2)))  # sigma = 7 input pixels
     np.testing.assert_array_equal(weights, [1.0, 0.0])
     assert not maps[1].any()
-    _, far = heatmaps.targets(np.array([[500.0, 10.0]]), np.array([True]), (8, 8))
+    _, far = heatmaps.targets(np.array([[500.0, 10.0]]), np.array([True]), (8, 8), 8, 7.0)
     assert far[0] == 0.0  # a peak the heatmap cannot hold is not trained
 
 
@@ -61,9 +63,9 @@ def test_a_known_heatmap_decodes_to_the_right_depth_image_pixel(rotation, flip):
     box = CropBox(301.3, 207.9, 171.0)
     affine = crop_transform(box, (128, 128), rotation, flip)
     truth = np.array([[280.25, 150.5], [330.1, 260.9], [301.3, 207.9], [250.0, 230.4]])
-    maps, _ = heatmaps.targets(apply(affine, truth), np.ones(4, bool), (16, 16))
+    maps, _ = heatmaps.targets(apply(affine, truth), np.ones(4, bool), (16, 16), 8, 7.0)
     points, confidence = heatmaps.decode(maps)
-    np.testing.assert_allclose(heatmaps.to_image(points, affine), truth, atol=1e-3)
+    np.testing.assert_allclose(heatmaps.to_image(points, affine, 8), truth, atol=1e-3)
     assert np.all(confidence > 0.5)
 
 
@@ -84,6 +86,11 @@ def test_prepare_crop_is_warp_then_normalise():
     rng = np.random.default_rng(0)
     depth = rng.uniform(1, 4, size=(120, 160)).astype(np.float32)
     box = CropBox(80.0, 60.0, 90.0)
-    crop, affine = prepare_crop(depth, box, 2.5, (64, 64), 2.0, True)
+    config = LITE.with_changes(input_size=(64, 64), depth_range=0.5, invalid_value=0.7)
+    crop, affine = prepare_crop(depth, box, 2.5, config, 2.0, True)
     np.testing.assert_array_equal(affine, crop_transform(box, (64, 64), 2.0, True))
-    np.testing.assert_array_equal(crop, normalise(warp_depth(depth, affine, (64, 64)), 2.5))
+    expected = normalise(warp_depth(depth, affine, (64, 64)), 2.5, config)
+    np.testing.assert_array_equal(crop, expected)
+    assert np.isclose(
+        expected, (np.clip(warp_depth(depth, affine, (64, 64)) - 2.5, -0.5, 0.5)) / 0.5
+    ).all()

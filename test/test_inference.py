@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from depth_pose_ros import weights
-from depth_pose_ros.camera import KINECT_V2, CameraIntrinsics
+from depth_pose_ros.core.camera import KINECT_V2, CameraIntrinsics
+from depth_pose_ros.core.skeleton import KeypointState
+from depth_pose_ros.data.synthetic.generator import generate_frame
 from depth_pose_ros.inference import tensorrt as trt_cache
 from depth_pose_ros.inference.backends import (
     OnnxRuntimeBackend,
@@ -25,17 +26,13 @@ from depth_pose_ros.inference.proposals import (
     pixel_slopes,
     points_from_depth,
 )
-from depth_pose_ros.network import CONFIGS, DepthPoseNet, ModelConfig
-from depth_pose_ros.skeleton import KeypointState
-from depth_pose_ros.synthetic.generator import generate_frame
-
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
-)
+from depth_pose_ros.model import weights
+from depth_pose_ros.model.network import CONFIGS, DepthPoseNet
+from helpers import tiny_model
 
 
 def frame_depth(frame) -> np.ndarray:
-    return np.where(frame.depth_mm > 0, frame.depth_mm / 1000.0, np.nan).astype(np.float32)
+    return frame.depth_m
 
 
 # --- backends ------------------------------------------------------------------------------
@@ -54,34 +51,34 @@ def test_onnxruntime_agrees_with_pytorch():
 
 
 def test_exported_onnx_takes_any_batch_and_image_size():
-    model = DepthPoseNet(TINY).eval()
+    model = tiny_model().eval()
     backend = OnnxRuntimeBackend(export_onnx(model))
     assert backend(np.zeros((5, 1, 64, 64), np.float32)).shape == (5, 21, 8, 8)
     assert backend(np.zeros((1, 1, 424, 512), np.float32)).shape == (1, 21, 53, 64)
 
 
 def test_auto_picks_the_fastest_available_backend():
-    backend = create_backend(DepthPoseNet(TINY), "auto")
+    backend = create_backend(tiny_model(), "auto")
     if tensorrt_available():
         assert backend.name.startswith("tensorrt")
     elif torch.cuda.is_available():
         assert backend.name.startswith("torch-cuda")
     else:
         assert backend.name == "onnxruntime"
-    assert create_backend(DepthPoseNet(TINY), "torch").name == "torch"
+    assert create_backend(tiny_model(), "torch").name == "torch"
     with pytest.raises(ValueError, match="not one of"):
-        create_backend(DepthPoseNet(TINY), "openvino")
+        create_backend(tiny_model(), "openvino")
 
 
 @pytest.mark.skipif(tensorrt_available(), reason="TensorRT is installed here")
 def test_asking_for_tensorrt_without_it_says_why():
     with pytest.raises(ValueError, match="needs the tensorrt Python package"):
-        create_backend(DepthPoseNet(TINY), "tensorrt")
+        create_backend(tiny_model(), "tensorrt")
 
 
 @pytest.mark.skipif(not tensorrt_available(), reason="tensorrt is not installed (no CUDA GPU)")
 def test_tensorrt_agrees_with_pytorch_in_fp32(tmp_path):
-    model = DepthPoseNet(TINY).eval()
+    model = tiny_model().eval()
     batch = np.random.default_rng(1).uniform(-1, 1, size=(2, 1, 64, 64)).astype(np.float32)
     cache = trt_cache.EngineCache(trt_cache.TensorRTBuilder(), tmp_path)
     backend = trt_cache.TensorRTBackend(export_onnx(model), (64, 64), "fp32", cache=cache)
@@ -250,7 +247,7 @@ def test_proposals_find_the_people_of_synthetic_frames():
 
 def test_estimator_returns_one_skeleton_per_proposal(tmp_path):
     torch.manual_seed(0)
-    path = weights.save(tmp_path / "tiny.pt", DepthPoseNet(TINY))
+    path = weights.save(tmp_path / "tiny.pt", tiny_model())
     estimator = PoseEstimator(str(path), "onnxruntime", Thresholds(person=0.0))
     frame = generate_frame("test", 5, 0, people=2)
     depth = frame_depth(frame)
@@ -285,7 +282,7 @@ def test_proposals_scored_as_nobody_are_rechecked_only_when_they_change_or_expir
     frame = generate_frame("test", 5, 0, people=2)
     depth = frame_depth(frame)
     nobody = ConstantBackend(0.0)
-    estimator = PoseEstimator(DepthPoseNet(TINY), nobody)
+    estimator = PoseEstimator(tiny_model(), nobody)
     assert estimator(depth, frame.intrinsics) == []
     proposals = nobody.crops
     assert proposals > 0
@@ -306,7 +303,7 @@ def test_reported_people_are_estimated_every_frame():
     frame = generate_frame("test", 5, 0, people=2)
     depth = frame_depth(frame)
     somebody = ConstantBackend(1.0)
-    estimator = PoseEstimator(DepthPoseNet(TINY), somebody)
+    estimator = PoseEstimator(tiny_model(), somebody)
     crops = []
     for _ in range(3):
         people = estimator(depth, frame.intrinsics)

@@ -2,11 +2,13 @@ import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 
-from depth_pose_ros import messages, schema
-from depth_pose_ros.bag import rosbags_message_types, typestore
+from depth_pose_ros.core import schema
+from depth_pose_ros.core.protocols import stamp_ns
+from depth_pose_ros.core.skeleton import KeypointState, TrackingState
+from depth_pose_ros.core.skeleton import Skeleton as PlainSkeleton
 from depth_pose_ros.msg import Keypoint, Skeleton, SkeletonArray, SkeletonDescription
-from depth_pose_ros.skeleton import KeypointState, TrackingState
-from depth_pose_ros.skeleton import Skeleton as PlainSkeleton
+from depth_pose_ros.ros import messages
+from depth_pose_ros.ros.bag import rosbags_message_types, typestore
 from helpers import assert_same_skeletons, sample_skeletons
 
 
@@ -30,7 +32,7 @@ def test_skeleton_array_round_trips_through_messages(types):
     expected = sample_skeletons()
     header = messages.header(types, 1_700_000_000_123_456_789, "kinect2_ir_optical_frame")
     array_msg = messages.skeleton_array_msg(types, expected, header)
-    assert messages.stamp_ns(array_msg.header) == 1_700_000_000_123_456_789
+    assert stamp_ns(array_msg.header) == 1_700_000_000_123_456_789
     assert array_msg.header.frame_id == "kinect2_ir_optical_frame"
     assert_same_skeletons(messages.skeletons_from_msg(array_msg), expected)
 

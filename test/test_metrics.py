@@ -13,7 +13,9 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from depth_pose_ros import coco, metrics, schema
+from depth_pose_ros.core import schema
+from depth_pose_ros.data import coco
+from depth_pose_ros.evaluation import metrics
 
 K = schema.NUM_JOINTS
 

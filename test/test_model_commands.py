@@ -5,23 +5,10 @@ import json
 import cv2
 import numpy as np
 import onnxruntime
-import pytest
-import torch
 
-from depth_pose_ros import schema, weights
 from depth_pose_ros.cli import main
-from depth_pose_ros.network import DepthPoseNet, ModelConfig
-from depth_pose_ros.synthetic.generator import generate_frame
-
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
-)
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory):
-    torch.manual_seed(0)
-    return weights.save(tmp_path_factory.mktemp("w") / "tiny.pt", DepthPoseNet(TINY))
+from depth_pose_ros.core import schema
+from depth_pose_ros.data.synthetic.generator import generate_frame
 
 
 def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_weights, capsys):
@@ -29,7 +16,7 @@ def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_w
     png = tmp_path / "frame.png"
     cv2.imwrite(str(png), frame.depth_mm)
     npy = tmp_path / "frame.npy"
-    np.save(npy, np.where(frame.depth_mm > 0, frame.depth_mm / 1000.0, np.nan))
+    np.save(npy, frame.depth_m)
     i = frame.intrinsics
     camera = ["--fx", str(i.fx), "--fy", str(i.fy), "--cx", str(i.cx), "--cy", str(i.cy)]
     out, overlay = tmp_path / "out.json", tmp_path / "overlay.png"

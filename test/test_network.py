@@ -4,11 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from depth_pose_ros.network import CONFIGS, STRIDE, DepthPoseNet, ModelConfig, parameter_count
+from depth_pose_ros.model.network import CONFIGS, DepthPoseNet, ModelConfig, parameter_count
+from helpers import TINY
 
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=3, initial=(3, 1, 32), refine=(3, 2, 32), input_size=(64, 64)
-)
+THREE_STAGES = TINY.with_changes(stages=3, initial=(3, 1, 32), refine=(3, 2, 32))
+# The keys of a config in weights files written before the input contract was part of it.
+OLD_KEYS = (
+    "name", "width", "stages", "joints", "reduce_channels", "stage_channels", "initial",
+    "refine", "input_size", "dropout", "attention", "batch_norm",
+)  # fmt: skip
 
 
 def test_paper_config_is_the_papers_network():
@@ -22,7 +26,8 @@ def test_paper_config_is_the_papers_network():
     with torch.inference_mode():
         stages = model.eval()(torch.zeros(1, 1, 64, 96), all_stages=True)
     assert len(stages) == 6
-    assert stages[-1].shape == (1, 21, 64 // STRIDE, 96 // STRIDE)
+    assert CONFIGS["paper"].stride == 8
+    assert stages[-1].shape == (1, 21, 64 // 8, 96 // 8)
 
 
 @pytest.mark.parametrize("name", ["lite", "base"])
@@ -34,24 +39,43 @@ def test_named_configs_are_smaller_and_fully_convolutional(name):
     with torch.inference_mode():
         out = model(torch.zeros(2, 1, height, width))
         full = model(torch.zeros(1, 1, 424, 512))
-    assert out.shape == (2, 21, height // STRIDE, width // STRIDE)
+    assert out.shape == (2, 21, *config.heatmap_size)
     assert full.shape == (1, 21, 53, 64)
 
 
 def test_config_round_trips_through_dicts():
-    config = CONFIGS["lite"].with_changes(attention=True, batch_norm=True)
+    config = CONFIGS["lite"].with_changes(attention=True, batch_norm=True, depth_range=1.5)
     assert ModelConfig.from_dict(config.to_dict()) == config
 
 
+def test_stride_follows_the_backbone_pooling():
+    two_pools = TINY.with_changes(backbone=(16, "M", 16, "M", 32))
+    model = DepthPoseNet(two_pools).eval()
+    with torch.inference_mode():
+        out = model(torch.zeros(1, 1, 64, 64))
+    assert two_pools.stride == 4
+    assert out.shape[2:] == two_pools.heatmap_size == (16, 16)
+    with pytest.raises(ValueError, match="neither channels nor 'M'"):
+        DepthPoseNet(TINY.with_changes(backbone=(16, "P")))
+
+
+def test_configs_saved_before_the_input_contract_get_the_values_they_were_trained_with():
+    old = {k: v for k, v in CONFIGS["lite"].to_dict().items() if k in OLD_KEYS}
+    config = ModelConfig.from_dict(old)
+    assert (config.depth_range, config.invalid_value) == (1.0, 1.0)
+    assert (config.box_margin, config.heatmap_sigma, config.stride) == (1.25, 7.0, 8)
+    assert config == CONFIGS["lite"]
+
+
 def test_refinement_stages_read_features_and_the_previous_prediction():
-    model = DepthPoseNet(TINY)
+    model = DepthPoseNet(THREE_STAGES)
     features = model.features.out_channels
     first = next(m for m in model.refinements[0].modules() if isinstance(m, nn.Conv2d))
     assert first.in_channels == features + 21
 
 
 def test_attention_gated_stages_keep_the_previous_prediction_where_masked_out():
-    model = DepthPoseNet(TINY.with_changes(attention=True)).eval()
+    model = DepthPoseNet(THREE_STAGES.with_changes(attention=True)).eval()
     shape = (1, 21, 8, 8)
     heatmaps = [torch.full(shape, float(t + 1)) for t in range(3)]
     masks = [torch.full((1, 1, 8, 8), m) for m in (0.25, 0.5, 0.75)]
@@ -81,7 +105,10 @@ def test_attention_gated_stages_keep_the_previous_prediction_where_masked_out():
 
 
 def test_attention_adds_one_mask_channel_per_stage():
-    plain, gated = DepthPoseNet(TINY), DepthPoseNet(TINY.with_changes(attention=True))
+    plain, gated = (
+        DepthPoseNet(THREE_STAGES),
+        DepthPoseNet(THREE_STAGES.with_changes(attention=True)),
+    )
     assert plain.initial.head.out_channels == 21
     assert gated.initial.head.out_channels == 22
     with torch.inference_mode():
@@ -89,7 +116,7 @@ def test_attention_adds_one_mask_channel_per_stage():
 
 
 def test_dropout_acts_between_stages_only_in_training():
-    model = DepthPoseNet(TINY.with_changes(dropout=0.5))
+    model = DepthPoseNet(THREE_STAGES.with_changes(dropout=0.5))
     x = torch.randn(1, 1, 64, 64)
     model.eval()
     with torch.inference_mode():
@@ -102,6 +129,6 @@ def test_dropout_acts_between_stages_only_in_training():
 
 
 def test_batch_norm_option_adds_normalisation_after_convolutions():
-    model = DepthPoseNet(TINY.with_changes(batch_norm=True))
+    model = DepthPoseNet(THREE_STAGES.with_changes(batch_norm=True))
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     assert len(norms) == 12 + 1 + 2 * 2  # features, initial stage, two refinement stages

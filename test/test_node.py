@@ -10,21 +10,18 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker
 
-from depth_pose_ros import messages, schema
-from depth_pose_ros.camera import KINECT_V2
-from depth_pose_ros.datasets.synthetic import write_sequence_bag
-from depth_pose_ros.depth_image import metres_to_image
+from depth_pose_ros.core import schema
+from depth_pose_ros.core.camera import KINECT_V2
+from depth_pose_ros.core.depth_image import metres_to_image
+from depth_pose_ros.core.protocols import stamp_ns
+from depth_pose_ros.data.synthetic.generator import generate_frame
 from depth_pose_ros.msg import SkeletonDescription
-from depth_pose_ros.node import PARAMETERS
-from depth_pose_ros.synthetic.generator import generate_frame
-from node_harness import Harness, save_tiny_weights
+from depth_pose_ros.ros import messages
+from depth_pose_ros.ros.node import PARAMETERS
+from depth_pose_ros.ros.recordings import write_sequence_bag
+from node_harness import Harness
 
 DEPTH_POSE = Path(sys.executable).with_name("depth-pose")
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory) -> Path:
-    return save_tiny_weights(tmp_path_factory.mktemp("weights") / "tiny.pt")
 
 
 @pytest.fixture
@@ -63,7 +60,7 @@ def test_a_stream_from_another_process_comes_back_as_skeletons(harness, tmp_path
     assert len(harness.skeletons) + monitor.dropped + monitor.rejected <= 30
     sent = {1_700_000_000 * 10**9 + i * round(1e9 / 30) for i in range(30)}
     for array in harness.skeletons:
-        assert messages.stamp_ns(array.header) in sent, "outputs carry the input's stamp"
+        assert stamp_ns(array.header) in sent, "outputs carry the input's stamp"
         assert array.header.frame_id == "kinect2_ir_optical_frame"
         for skeleton in array.skeletons:
             assert skeleton.id >= 1 and len(skeleton.keypoints) == schema.NUM_JOINTS
@@ -101,7 +98,7 @@ def test_a_stream_from_another_process_comes_back_as_skeletons(harness, tmp_path
 # --- bad input: a throttled warning, the frame skipped, the next good frame answered ----------
 
 FRAME = generate_frame("test", 21, 0, people=1)
-GOOD_DEPTH = np.where(FRAME.depth_mm > 0, FRAME.depth_mm / 1000.0, np.nan)
+GOOD_DEPTH = FRAME.depth_m
 
 
 def image(stamp_ns: int, **changes) -> Image:
@@ -145,7 +142,7 @@ BAD_IMAGES = {
 
 def wait_answered(harness: Harness, stamp: int) -> bool:
     return harness.wait_for(
-        lambda: any(messages.stamp_ns(a.header) == stamp for a in harness.skeletons), timeout=20
+        lambda: any(stamp_ns(a.header) == stamp for a in harness.skeletons), timeout=20
     )
 
 

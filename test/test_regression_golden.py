@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from depth_pose_ros import bag_eval
 from depth_pose_ros.cli import main
-from depth_pose_ros.datasets.synthetic import write_sequence_bag
+from depth_pose_ros.evaluation.sequence import SequenceRun
+from depth_pose_ros.ros import bag_eval
+from depth_pose_ros.ros.recordings import write_sequence_bag
 
 GOLDEN = Path(__file__).parent / "data" / "regression_golden.mcap"
 # ONNX Runtime on the CPU is the backend every machine has, so the outputs compare everywhere.
@@ -39,9 +40,7 @@ def test_regress_names_the_joint_that_drifts_from_golden(recording, tmp_path, ca
     moved = golden[stamp][0]
     moved.uv[3] += (3.0, 0.0)  # the head, 3 px to the right
     drifted = tmp_path / "drifted.mcap"
-    run = bag_eval.BagRun(
-        frame_id="kinect2_ir_optical_frame", stamps=sorted(golden), outputs=golden
-    )
+    run = SequenceRun(frame_id="kinect2_ir_optical_frame", stamps=sorted(golden), outputs=golden)
     bag_eval.write_outputs(run, drifted)
     capsys.readouterr()
     assert main(["regress", str(recording), "--golden", str(drifted), *REGRESS]) == 1

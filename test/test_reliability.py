@@ -16,13 +16,14 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
-from depth_pose_ros import messages
-from depth_pose_ros.camera import CameraIntrinsics
-from depth_pose_ros.depth_image import metres_to_image
-from depth_pose_ros.diagnostics import WARN, Monitor
+from depth_pose_ros.core.camera import CameraIntrinsics
+from depth_pose_ros.core.depth_image import metres_to_image
+from depth_pose_ros.core.protocols import stamp_ns
+from depth_pose_ros.data.synthetic.generator import generate_frame
 from depth_pose_ros.msg import SkeletonArray
-from depth_pose_ros.synthetic.generator import generate_frame
-from node_harness import Harness, save_tiny_weights
+from depth_pose_ros.ros import messages
+from depth_pose_ros.ros.diagnostics import WARN, Monitor
+from node_harness import Harness
 
 DEPTH_POSE = Path(sys.executable).with_name("depth-pose")
 
@@ -31,18 +32,26 @@ def shared_memory() -> set[str]:
     return {path.name for path in Path("/dev/shm").iterdir()}
 
 
+def mapped_shared_memory() -> set[str]:
+    """Segments some live process still maps (this test process's own DDS participants keep
+    the ports of peers they met open until they exit: those are not the node's leftovers)."""
+    names = set()
+    for maps in Path("/proc").glob("[0-9]*/maps"):
+        try:
+            lines = maps.read_text().splitlines()
+        except OSError:  # the process ended meanwhile
+            continue
+        names |= {line.rsplit("/dev/shm/", 1)[1] for line in lines if "/dev/shm/" in line}
+    return names
+
+
 TYPES = messages.rclpy_message_types()
 FRAME = generate_frame("test", 41, 0, people=1)
-DEPTH = np.where(FRAME.depth_mm > 0, FRAME.depth_mm / 1000.0, np.nan)
+DEPTH = FRAME.depth_m
 QOS = {
     "reliable": QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE),
     "best_effort": QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT),
 }
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory) -> Path:
-    return save_tiny_weights(tmp_path_factory.mktemp("w") / "tiny.pt")
 
 
 def image(stamp: int, depth: np.ndarray = DEPTH) -> Image:
@@ -56,7 +65,7 @@ def camera_info(intrinsics: CameraIntrinsics = FRAME.intrinsics) -> CameraInfo:
 
 def answered(harness: Harness, stamp: int, received=None) -> bool:
     arrays = harness.skeletons if received is None else received
-    return harness.wait_for(lambda: any(messages.stamp_ns(a.header) == stamp for a in arrays))
+    return harness.wait_for(lambda: any(stamp_ns(a.header) == stamp for a in arrays))
 
 
 def test_every_publisher_and_subscriber_qos_combination_works(tiny_weights):
@@ -176,7 +185,7 @@ def test_signals_end_the_node_cleanly_without_leftover_shared_memory(tiny_weight
     log += rest
     assert node.returncode == 0, log[-2000:]
     assert "shutting down" in log
-    assert shared_memory() - before == set()
+    assert shared_memory() - before - mapped_shared_memory() == set()
 
 
 def test_a_restarted_node_serves_again(tiny_weights):
@@ -202,7 +211,7 @@ def test_a_restarted_node_serves_again(tiny_weights):
             infos.publish(camera_info())
             images.publish(image(stamp))
             executor.spin_once(timeout_sec=0.2)
-            if any(messages.stamp_ns(a.header) == stamp for a in received):
+            if any(stamp_ns(a.header) == stamp for a in received):
                 return True
         return False
 

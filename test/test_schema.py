@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from depth_pose_ros import schema
+from depth_pose_ros.core import schema
 
 
 def test_joint_order_matches_kinect_v2_without_hand_tips_and_thumbs():

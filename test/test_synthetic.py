@@ -8,24 +8,24 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from depth_pose_ros import coco, metrics
-from depth_pose_ros.bag import BagReader
-from depth_pose_ros.camera import CameraIntrinsics
 from depth_pose_ros.cli import main
-from depth_pose_ros.datasets import open_dataset
-from depth_pose_ros.datasets import synthetic as dataset
-from depth_pose_ros.skeleton import KeypointState
-from depth_pose_ros.synthetic import poses
-from depth_pose_ros.synthetic.body import J, sample_shape
-from depth_pose_ros.synthetic.generator import (
+from depth_pose_ros.core.camera import CameraIntrinsics
+from depth_pose_ros.core.skeleton import KeypointState
+from depth_pose_ros.data import coco, open_dataset
+from depth_pose_ros.data.synthetic import dataset, poses
+from depth_pose_ros.data.synthetic.body import J, sample_shape
+from depth_pose_ros.data.synthetic.generator import (
     OCCLUDED,
     OUTSIDE,
     VISIBLE,
     generate_frame,
 )
-from depth_pose_ros.synthetic.geometry import project
-from depth_pose_ros.synthetic.render import Box, Renderer
-from depth_pose_ros.synthetic.sequence import generate_sequence
+from depth_pose_ros.data.synthetic.geometry import project
+from depth_pose_ros.data.synthetic.render import Box, Renderer
+from depth_pose_ros.data.synthetic.sequence import generate_sequence
+from depth_pose_ros.evaluation import metrics
+from depth_pose_ros.ros.bag import BagReader
+from depth_pose_ros.ros.recordings import write_sequence_bag
 
 INTRINSICS = CameraIntrinsics(width=64, height=48, fx=50.0, fy=50.0, cx=32.0, cy=24.0)
 
@@ -142,7 +142,7 @@ def test_data_set_round_trip_and_coco_file(tmp_path):
     for index in (0, 5):
         sample = data[index]
         frame = generate_frame("train", 5, index)  # independent of workers and order
-        expected = np.where(frame.depth_mm > 0, frame.depth_mm / 1000.0, np.nan)
+        expected = frame.depth_m
         np.testing.assert_allclose(sample.depth, expected, rtol=1e-6)
         np.testing.assert_array_equal(sample.mask, frame.person_mask)
         assert sample.intrinsics == frame.intrinsics
@@ -179,7 +179,7 @@ def test_named_split_is_generated_once_into_the_cache(tmp_path, monkeypatch):
 
 
 def test_sequence_bag_has_depth_camera_info_and_ground_truth_at_30_hz(tmp_path):
-    path = dataset.write_sequence_bag(tmp_path / "s.mcap", 3, 0.5, 1, progress=False)
+    path = write_sequence_bag(tmp_path / "s.mcap", 3, 0.5, 1, progress=False)
     with BagReader(path) as bag:
         assert {n: t.count for n, t in bag.topics.items()} == {
             "/depth/image_raw": 15,

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from depth_pose_ros.skeleton import KeypointState, Skeleton, TrackingState
-from depth_pose_ros.tracking import OneEuroFilter, Tracker, TrackerSettings
+from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
+from depth_pose_ros.inference.tracking import OneEuroFilter, Tracker, TrackerSettings
 
 
 def person(x: float, z: float = 2.0, jitter: float = 0.0, seed: int = 0) -> Skeleton:

@@ -10,18 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from depth_pose_ros import schema, weights
-from depth_pose_ros.datasets.synthetic import SyntheticDataset, write_dataset
-from depth_pose_ros.heatmaps import decode, to_image
-from depth_pose_ros.network import DepthPoseNet, ModelConfig
-from depth_pose_ros.preprocess import CropBox, apply, crop_transform
+from depth_pose_ros.core import schema
+from depth_pose_ros.data.synthetic.dataset import SyntheticDataset, write_dataset
+from depth_pose_ros.model import weights
+from depth_pose_ros.model.heatmaps import decode, to_image
+from depth_pose_ros.model.network import DepthPoseNet
+from depth_pose_ros.model.preprocess import CropBox, apply, crop_transform
 from depth_pose_ros.training.data import Augmentation, PersonCrops, match_proposals
 from depth_pose_ros.training.loss import stage_loss
 from depth_pose_ros.training.trainer import TrainSettings, train
-
-TINY = ModelConfig(
-    "tiny", width=0.125, stages=2, initial=(3, 1, 16), refine=(3, 1, 16), input_size=(64, 64)
-)
+from helpers import TINY
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +42,7 @@ def settings(**changes) -> TrainSettings:
 
 
 def test_crops_and_targets_decode_back_to_the_annotated_joints(frames):
-    crops = PersonCrops(frames, (128, 128), Augmentation.none())
+    crops = PersonCrops(frames, TINY.with_changes(input_size=(128, 128)), Augmentation.none())
     assert len(crops) == sum(not p.ignore for i in range(len(frames)) for p in frames[i].people)
     sample_index, person_index = crops.items[0]
     sample = frames[sample_index]
@@ -53,9 +51,10 @@ def test_crops_and_targets_decode_back_to_the_annotated_joints(frames):
     assert crop.shape == (128, 128) and crop.dtype == np.float32
     assert crop.min() >= -1.0 and crop.max() <= 1.0
 
-    affine = crop_transform(CropBox.around_mask(sample.mask == person_index + 1), (128, 128))
+    box = CropBox.around_mask(sample.mask == person_index + 1, TINY.box_margin)
+    affine = crop_transform(box, (128, 128))
     points, _ = decode(maps)
-    image = to_image(points, affine)
+    image = to_image(points, affine, TINY.stride)
     in_crop = np.all((apply(affine, person.uv) >= 0) & (apply(affine, person.uv) <= 127), axis=1)
     trained = alphas > 0
     assert (trained & in_crop).sum() >= 4
@@ -66,8 +65,12 @@ def test_crops_and_targets_decode_back_to_the_annotated_joints(frames):
 
 
 def test_flipping_swaps_left_and_right_joints(frames):
-    plain = PersonCrops(frames, (128, 128), Augmentation.none())
-    mirrored = PersonCrops(frames, (128, 128), Augmentation(True, 0.0, (1, 1), 0.0, 0.0, 0.0, 0.0))
+    plain = PersonCrops(frames, TINY.with_changes(input_size=(128, 128)), Augmentation.none())
+    mirrored = PersonCrops(
+        frames,
+        TINY.with_changes(input_size=(128, 128)),
+        Augmentation(True, 0.0, (1, 1), 0.0, 0.0, 0.0, 0.0),
+    )
     sample_index, person_index = plain.items[0]
     sample = frames[sample_index]
     crop, maps, _ = plain.make(sample, person_index, np.random.default_rng(0))
@@ -80,7 +83,7 @@ def test_flipping_swaps_left_and_right_joints(frames):
 
 
 def test_samples_are_deterministic_per_seed_epoch_and_index(frames):
-    crops = PersonCrops(frames, (64, 64), Augmentation(), seed=3)
+    crops = PersonCrops(frames, TINY, Augmentation(), seed=3)
     first = crops[1][0]
     assert torch.equal(first, crops[1][0])
     crops.set_epoch(1)
@@ -151,7 +154,7 @@ def test_finetuning_needs_initial_weights(frames, tmp_path):
 
 
 def test_proposals_are_sorted_into_people_and_nobody(frames):
-    found = match_proposals(frames, workers=1, progress=False)
+    found = match_proposals(frames, TINY.box_margin, workers=1, progress=False)
     assert found.people, "the estimator's proposals cover some annotated people"
     for (index, person), (box, reference) in found.people.items():
         person_pixels = np.argwhere(frames[index].mask == person + 1)
@@ -160,7 +163,7 @@ def test_proposals_are_sorted_into_people_and_nobody(frames):
         assert 0.5 < reference < 8.0
     people_boxes = {(index, box) for (index, _), (box, _) in found.people.items()}
     assert not any((index, box) in people_boxes for index, box, _ in found.nobody)
-    crops = PersonCrops(frames, (64, 64), Augmentation(), proposals=found, negatives=0.5)
+    crops = PersonCrops(frames, TINY, Augmentation(), proposals=found, negatives=0.5)
     negatives = [i for i, (_, person) in enumerate(crops.items) if person < 0]
     assert len(negatives) == min(len(found.nobody), len(crops.items) - len(negatives))
     if negatives:
@@ -194,8 +197,8 @@ def test_torchrun_trains_with_two_processes(frames, tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(
         "import sys\n"
-        "from depth_pose_ros.datasets.synthetic import SyntheticDataset\n"
-        "from depth_pose_ros.network import ModelConfig\n"
+        "from depth_pose_ros.data.synthetic.dataset import SyntheticDataset\n"
+        "from depth_pose_ros.model.network import ModelConfig\n"
         "from depth_pose_ros.training.trainer import TrainSettings, train\n"
         f"config = ModelConfig.from_dict({TINY.to_dict()!r})\n"
         "s = TrainSettings(config=config, epochs=1, batch_size=2, workers=0,\n"

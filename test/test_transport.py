@@ -11,8 +11,9 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 
-from depth_pose_ros import messages
+from depth_pose_ros.core.protocols import stamp_ns
 from depth_pose_ros.msg import SkeletonArray
+from depth_pose_ros.ros import messages
 from helpers import assert_same_skeletons, sample_skeletons
 
 PUBLISHER = Path(__file__).with_name("publish_skeletons.py")
@@ -41,7 +42,7 @@ def test_skeleton_array_from_another_process_arrives_intact():
         for msg in received:
             assert msg.header.frame_id == "publisher_frame"
             assert_same_skeletons(messages.skeletons_from_msg(msg), expected)
-        stamps = [messages.stamp_ns(m.header) for m in received]
+        stamps = [stamp_ns(m.header) for m in received]
         assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
         node.destroy_node()
     finally:

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import scipy.io
 
-from depth_pose_ros import coco, metrics, schema
-from depth_pose_ros.datasets import open_dataset
-from depth_pose_ros.datasets.watch_n_patch import WatchNPatch, WatchRPatch, read_depth_mat
+from depth_pose_ros.core import schema
+from depth_pose_ros.data import coco, open_dataset
+from depth_pose_ros.data.watch_n_patch import WatchNPatch, WatchRPatch, read_depth_mat
+from depth_pose_ros.evaluation import metrics
 
 
 def kinect_joint(state: int, u: float, v: float, x: float, y: float, z: float) -> dict:

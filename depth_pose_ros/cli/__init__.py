@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `depth-pose`; errors a user can fix are printed without a traceback."""
-    from depth_pose_ros.bag import BagError
+    from depth_pose_ros.ros.bag import BagError
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)

@@ -9,8 +9,8 @@ from pathlib import Path
 def _pipeline(args: argparse.Namespace):
     """The node's processing with its default settings, for offline use."""
     from depth_pose_ros.inference.estimator import PoseEstimator
-    from depth_pose_ros.pipeline import Pipeline
-    from depth_pose_ros.tracking import Tracker
+    from depth_pose_ros.inference.pipeline import Pipeline
+    from depth_pose_ros.inference.tracking import Tracker
 
     camera = [args.fx, args.fy, args.cx, args.cy]
     if any(v is not None for v in camera) and not all(v is not None for v in camera):
@@ -21,14 +21,15 @@ def _pipeline(args: argparse.Namespace):
 
 
 def _topics(args: argparse.Namespace):
-    from depth_pose_ros.bag import BagTopics
+    from depth_pose_ros.ros.bag import BagTopics
 
     return BagTopics(args.depth_topic, args.camera_info_topic, args.ground_truth_topic)
 
 
 def _eval_bag(args: argparse.Namespace) -> int:
     """Run the node's processing over a bag, write outputs and a report."""
-    from depth_pose_ros import bag_eval, report
+    from depth_pose_ros.evaluation import report, sequence
+    from depth_pose_ros.ros import bag_eval
 
     out = Path(args.out)
     outputs = out / "outputs.mcap"
@@ -43,7 +44,7 @@ def _eval_bag(args: argparse.Namespace) -> int:
         "weights": args.weights,
         "backend": pipeline.estimator.backend.name,
     }
-    values = report.write(out, run, bag_eval.evaluate(run), details)
+    values = report.write(out, run, sequence.evaluate(run), details)
     print(report.summary_markdown(values))
     print(
         f"outputs: {outputs}\nreport: {out / 'summary.md'}, {out / 'metrics.json'}, plots and "
@@ -54,7 +55,8 @@ def _eval_bag(args: argparse.Namespace) -> int:
 
 def _regress(args: argparse.Namespace) -> int:
     """Compare a bag's outputs with golden ones; exit 1 naming every drift."""
-    from depth_pose_ros import bag_eval, regression
+    from depth_pose_ros.evaluation import regression
+    from depth_pose_ros.ros import bag_eval
 
     run = bag_eval.run(args.bag, _pipeline(args), _topics(args), progress=False)
     golden = Path(args.golden)

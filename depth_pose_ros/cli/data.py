@@ -7,14 +7,14 @@ import json
 from importlib.metadata import version
 from pathlib import Path
 
-from depth_pose_ros import schema
-from depth_pose_ros.datasets import SPEC_HELP
+from depth_pose_ros.core import schema
+from depth_pose_ros.data import SPEC_HELP
 
 
 def _info(_: argparse.Namespace) -> int:
     """Print the installation and the joint schema."""
-    from depth_pose_ros.resources import share_directory
-    from depth_pose_ros.weights import available
+    from depth_pose_ros.model.weights import available
+    from depth_pose_ros.ros.resources import share_directory
 
     print(f"depth_pose_ros {version('depth-pose-ros')}")
     print(f"share directory: {share_directory()}")
@@ -29,7 +29,7 @@ def _info(_: argparse.Namespace) -> int:
 
 def _bag_info(args: argparse.Namespace) -> int:
     """Print a bag's topics, types and message counts."""
-    from depth_pose_ros.bag import BagReader
+    from depth_pose_ros.ros.bag import BagReader
 
     with BagReader(args.bag) as reader:
         topics = reader.topics
@@ -45,19 +45,19 @@ def _synth(args: argparse.Namespace) -> int:
     if args.bag:
         if not args.sequence:
             raise ValueError("--bag writes a sequence: add --sequence (and --seconds, --people)")
-        from depth_pose_ros.datasets.synthetic import write_sequence_bag
+        from depth_pose_ros.ros.recordings import write_sequence_bag
 
         people = 2 if args.people is None else args.people
         path = write_sequence_bag(args.bag, args.seed, args.seconds, people, args.split)
         print(f"wrote {path}: {round(args.seconds * 30)} frames, {people} people")
     elif args.out:
-        from depth_pose_ros.datasets.synthetic import write_dataset
+        from depth_pose_ros.data.synthetic.dataset import write_dataset
 
         frames = args.frames or 1000
         write_dataset(args.out, args.split, args.seed, frames, args.people, args.workers)
         print(f"wrote {frames} frames of split {args.split!r} (seed {args.seed}) to {args.out}")
     else:
-        from depth_pose_ros.synthetic.preview import write_preview
+        from depth_pose_ros.data.synthetic.preview import write_preview
 
         write_preview(args.preview, args.split, args.seed, args.frames or 12, args.people)
         print(f"wrote {args.preview}")
@@ -66,13 +66,13 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     """Evaluate results files, or a model on a data set, and print the paper's table."""
-    from depth_pose_ros import metrics
+    from depth_pose_ros.evaluation import metrics
 
     if args.weights:
         if args.gt or args.pred or not args.data:
             raise ValueError("give either --weights and --data, or --gt and --pred")
-        from depth_pose_ros import evaluation
-        from depth_pose_ros.datasets import open_dataset
+        from depth_pose_ros.data import open_dataset
+        from depth_pose_ros.evaluation import runner as evaluation
         from depth_pose_ros.inference.estimator import PoseEstimator
 
         estimator = PoseEstimator(args.weights, args.backend)

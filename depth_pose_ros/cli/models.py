@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_pose_ros.datasets import SPEC_HELP
+from depth_pose_ros.data import SPEC_HELP
 
 
 def _train(args: argparse.Namespace) -> int:
     """Train or fine-tune DepthPoseNet; resumes from --out/last.pt when it exists."""
-    from depth_pose_ros.datasets import open_dataset
-    from depth_pose_ros.network import CONFIGS
+    from depth_pose_ros.data import open_dataset
+    from depth_pose_ros.model.network import CONFIGS
     from depth_pose_ros.training.trainer import TrainSettings, train
 
     if args.config not in CONFIGS:
@@ -50,7 +50,7 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """Export weights as ONNX, or build a TensorRT engine into the engine cache."""
     from depth_pose_ros.inference.backends import export_onnx, tensorrt_available
-    from depth_pose_ros.weights import load, resolve
+    from depth_pose_ros.model.weights import load, resolve
 
     model, _ = load(args.weights)
     onnx = export_onnx(model)
@@ -81,7 +81,7 @@ def _export(args: argparse.Namespace) -> int:
     calibration = None
     if args.precision == "int8":
         calibration = Calibration(
-            _calibration_batches(args.calibration, model.config.input_size),
+            _calibration_batches(args.calibration, args.weights),
             default_cache_directory() / f"calibration-{args.weights}-{args.calibration}.cache",
         )
     cache = EngineCache(TensorRTBuilder())
@@ -96,65 +96,42 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibration_batches(spec: str, input_size: tuple[int, int], batches: int = 32):
-    """Batches of person crops (as the estimator makes them) for INT8 calibration."""
-    from depth_pose_ros.datasets import open_dataset
-    from depth_pose_ros.inference.proposals import PersonFinder
+def _calibration_batches(spec: str, weights: str, batches: int = 32):
+    """Batches of person crops, exactly as the estimator makes them, for INT8 calibration."""
+    from depth_pose_ros.data import open_dataset
+    from depth_pose_ros.inference.estimator import PoseEstimator
     from depth_pose_ros.inference.tensorrt import MAX_BATCH
-    from depth_pose_ros.preprocess import CropBox, prepare_crop
 
     data = open_dataset(spec)
-    finder = PersonFinder(remember_floor=False)
-    crops = []
+    estimator = PoseEstimator(weights, "torch")
+    pending = np.zeros((0, 1, *estimator.config.input_size), np.float32)
     for index in range(len(data)):
         sample = data[index]
-        for proposal in finder(sample.depth, sample.intrinsics):
-            box = CropBox.around_mask(proposal.mask)
-            crops.append(prepare_crop(sample.depth, box, proposal.reference_depth, input_size)[0])
-            if len(crops) == MAX_BATCH:
-                yield np.stack(crops)[:, None]
-                crops = []
-                batches -= 1
-                if batches == 0:
-                    return
-
-
-def _read_depth(path: Path) -> np.ndarray:
-    """A depth frame in metres from a 16-bit PNG (mm) or a .npy file (metres or mm)."""
-    import cv2
-
-    if path.suffix == ".npy":
-        values = np.load(path)
-        if values.ndim != 2:
-            raise ValueError(f"{path}: expected a 2-D depth array, got shape {values.shape}")
-        metres = values.astype(np.float32)
-        if np.issubdtype(values.dtype, np.integer):
-            metres /= 1000.0
-    else:
-        values = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if values is None:
-            raise ValueError(f"{path} is not an image OpenCV can read")
-        if values.dtype != np.uint16 or values.ndim != 2:
-            raise ValueError(f"{path}: expected a 16-bit single-channel PNG in millimetres")
-        metres = values.astype(np.float32) / 1000.0
-    metres[~(metres > 0)] = np.nan
-    return metres
+        estimator.reset()
+        pending = np.concatenate([pending, estimator.crops(sample.depth, sample.intrinsics)])
+        while len(pending) >= MAX_BATCH:
+            yield pending[:MAX_BATCH]
+            pending = pending[MAX_BATCH:]
+            batches -= 1
+            if batches == 0:
+                return
 
 
 def _estimate(args: argparse.Namespace) -> int:
     """Estimate the skeletons of one depth frame; print them, write JSON and an overlay."""
     import cv2
 
-    from depth_pose_ros import schema
-    from depth_pose_ros.camera import KINECT_V2, CameraIntrinsics
+    from depth_pose_ros.core import schema
+    from depth_pose_ros.core.camera import KINECT_V2, CameraIntrinsics
+    from depth_pose_ros.core.depth_image import read_depth_file
+    from depth_pose_ros.core.skeleton import KeypointState
+    from depth_pose_ros.core.visualize import colour_for, colourise_depth, draw_skeleton
     from depth_pose_ros.inference.estimator import PoseEstimator
-    from depth_pose_ros.skeleton import KeypointState
-    from depth_pose_ros.visualize import colour_for, colourise_depth, draw_skeleton
 
     path = Path(args.frame)
     if not path.is_file():
         raise FileNotFoundError(f"depth frame {path} does not exist")
-    depth = _read_depth(path)
+    depth = read_depth_file(path)
     given = [args.fx, args.fy, args.cx, args.cy]
     if any(v is not None for v in given) and not all(v is not None for v in given):
         raise ValueError("give all of --fx --fy --cx --cy, or none (Kinect v2 defaults)")
@@ -220,7 +197,7 @@ def _estimate(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     """Measure speed and write the figures as JSON."""
-    from depth_pose_ros import benchmarks
+    from depth_pose_ros.cli import benchmarks
 
     if args.target == "synth":
         figures = benchmarks.synth_speed(args.frames or 60)

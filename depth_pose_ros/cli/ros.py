@@ -7,21 +7,21 @@ import argparse
 
 def _node(args: argparse.Namespace) -> int:
     """Run the depth_pose node; everything after `node` goes to ROS (--ros-args ...)."""
-    from depth_pose_ros.node import main
+    from depth_pose_ros.ros.node import main
 
     return main(["depth-pose", *args.ros_arguments])
 
 
 def _play(args: argparse.Namespace) -> int:
     """Publish a bag into ROS topics with its original timing."""
-    from depth_pose_ros.player import main
+    from depth_pose_ros.ros.player import main
 
     return main(args.bag, args.rate, args.max_speed, args.topics, args.clock, args.restamp)
 
 
 def _demo(args: argparse.Namespace) -> int:
     """Generate a recording, play it through the running node, evaluate what comes back."""
-    from depth_pose_ros.demo import run
+    from depth_pose_ros.cli.demo import run
 
     return run(args.out, args.seed, args.seconds, args.people)
 

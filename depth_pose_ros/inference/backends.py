@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from depth_pose_ros.network import DepthPoseNet
+from depth_pose_ros.model.network import DepthPoseNet
 
 BACKENDS = ("auto", "tensorrt", "torch-cuda", "onnxruntime", "torch")
 ONNX_OPSET = 17

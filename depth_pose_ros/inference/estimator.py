@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from depth_pose_ros.camera import CameraIntrinsics
-from depth_pose_ros.depth_image import within_range
-from depth_pose_ros.heatmaps import decode, to_image
+from depth_pose_ros.core.camera import CameraIntrinsics
+from depth_pose_ros.core.depth_image import within_range
+from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
 from depth_pose_ros.inference.backends import Backend, create_backend
 from depth_pose_ros.inference.lifting import lift
 from depth_pose_ros.inference.proposals import PersonFinder, Proposal
-from depth_pose_ros.network import DepthPoseNet
-from depth_pose_ros.preprocess import CropBox, prepare_crop
-from depth_pose_ros.skeleton import KeypointState, Skeleton, TrackingState
-from depth_pose_ros.weights import load
+from depth_pose_ros.model.heatmaps import decode, to_image
+from depth_pose_ros.model.network import DepthPoseNet
+from depth_pose_ros.model.preprocess import CropBox, PersonRegion, prepare_crop
+from depth_pose_ros.model.weights import load
 
 
 @dataclass(frozen=True)
@@ -126,52 +126,58 @@ class PoseEstimator:
         depth = within_range(depth)
         proposals = self.finder(depth, intrinsics)[: self.max_people]
         fresh = [p for p in proposals if not self.rejected.known(p)]
-        results = self._estimate_each(
-            depth, intrinsics, [p.mask for p in fresh], [p.reference_depth for p in fresh]
-        )
+        results = self._estimate_each(depth, intrinsics, [self._region(p) for p in fresh])
         self.rejected.update(fresh, results)
         return _most_confident_first([s for _, s in results if s is not None])
 
+    def _region(self, proposal: Proposal) -> PersonRegion:
+        box = CropBox.around_mask(proposal.mask, self.config.box_margin)
+        return PersonRegion(box, proposal.mask, proposal.reference_depth)
+
     def estimate(
-        self,
-        depth: np.ndarray,
-        intrinsics: CameraIntrinsics,
-        masks: list[np.ndarray],
-        references: list[float],
+        self, depth: np.ndarray, intrinsics: CameraIntrinsics, regions: list[PersonRegion]
     ) -> list[Skeleton]:
-        """Skeletons for given person masks (from proposals, or ground truth for evaluation)."""
-        results = self._estimate_each(within_range(depth), intrinsics, masks, references)
+        """Skeletons for given person regions (proposals, or ground truth for evaluation)."""
+        results = self._estimate_each(within_range(depth), intrinsics, regions)
         return _most_confident_first([s for _, s in results if s is not None])
 
-    def _estimate_each(
-        self,
-        depth: np.ndarray,
-        intrinsics: CameraIntrinsics,
-        masks: list[np.ndarray],
-        references: list[float],
-    ) -> list[tuple[float, Skeleton | None]]:
-        """For every mask: the person score, and the skeleton when the score passes."""
-        if not masks:
-            return []
+    def crops(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
+        """The (N, 1, H, W) batch the network gets for this frame's proposals (what INT8
+        calibration and speed measurements need to see)."""
+        depth = within_range(depth)
+        regions = [self._region(p) for p in self.finder(depth, intrinsics)[: self.max_people]]
+        if not regions:
+            return np.zeros((0, 1, *self.config.input_size), np.float32)
+        return self._batch(depth, regions)[0]
+
+    def _batch(
+        self, depth: np.ndarray, regions: list[PersonRegion]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The network input for every region, and the affine of each crop."""
         crops, affines = [], []
-        for mask, reference in zip(masks, references, strict=True):
-            crop, affine = prepare_crop(
-                depth, CropBox.around_mask(mask), reference, self.config.input_size
-            )
+        for region in regions:
+            crop, affine = prepare_crop(depth, region.box, region.reference_depth, self.config)
             crops.append(crop)
             affines.append(affine)
-        heatmaps = self.backend(np.stack(crops)[:, None])
+        return np.stack(crops)[:, None], affines
+
+    def _estimate_each(
+        self, depth: np.ndarray, intrinsics: CameraIntrinsics, regions: list[PersonRegion]
+    ) -> list[tuple[float, Skeleton | None]]:
+        """For every region: the person score, and the skeleton when the score passes."""
+        if not regions:
+            return []
+        batch, affines = self._batch(depth, regions)
+        heatmaps = self.backend(batch)
         results: list[tuple[float, Skeleton | None]] = []
-        for output, affine, mask, reference in zip(
-            heatmaps, affines, masks, references, strict=True
-        ):
+        for output, affine, region in zip(heatmaps, affines, regions, strict=True):
             points, confidence = decode(output)
             score = float(confidence.mean())
             if score < self.thresholds.person:
                 results.append((score, None))
                 continue
-            uv = to_image(points, affine)
-            xyz = lift(uv, depth, intrinsics, mask, reference)
+            uv = to_image(points, affine, self.config.stride)
+            xyz = lift(uv, depth, intrinsics, region.mask, region.reference_depth)
             state = np.where(
                 confidence >= self.thresholds.tracked,
                 KeypointState.TRACKED,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from depth_pose_ros import schema
-from depth_pose_ros.camera import CameraIntrinsics
+from depth_pose_ros.core import schema
+from depth_pose_ros.core.camera import CameraIntrinsics
 
 WINDOW_M = 0.04  # half width of the depth window around a joint, metres at the person
 MAX_WINDOW_PX = 64

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from depth_pose_ros.camera import CameraIntrinsics
-from depth_pose_ros.preprocess import mask_bounds
+from depth_pose_ros.core.camera import CameraIntrinsics
+from depth_pose_ros.model.preprocess import mask_bounds
 
 CELL = 0.05  # metres per ground-plane grid cell
 FLOOR_TOLERANCE = 0.04  # points this close to the floor plane are floor

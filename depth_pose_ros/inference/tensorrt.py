@@ -22,6 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
+from depth_pose_ros.core.cache import cache_directory
+
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
 MAX_BATCH = 8  # people per frame the engine is built for
@@ -76,10 +78,7 @@ class Calibration:
 
 
 def default_cache_directory() -> Path:
-    base = os.environ.get("DEPTH_POSE_CACHE") or Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "depth_pose_ros"
-    )
-    return Path(base) / "engines"
+    return cache_directory() / "engines"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

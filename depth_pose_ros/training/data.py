@@ -20,19 +20,12 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 from tqdm import tqdm
 
-from depth_pose_ros import schema
-from depth_pose_ros.datasets.sample import Dataset, PersonAnnotation, Sample
-from depth_pose_ros.heatmaps import targets
+from depth_pose_ros.core import schema
+from depth_pose_ros.data.sample import Dataset, PersonAnnotation, Sample, person_region
 from depth_pose_ros.inference.proposals import PersonFinder
-from depth_pose_ros.network import STRIDE
-from depth_pose_ros.preprocess import (
-    DEPTH_RANGE,
-    INVALID_VALUE,
-    CropBox,
-    apply,
-    prepare_crop,
-    reference_depth,
-)
+from depth_pose_ros.model.heatmaps import targets
+from depth_pose_ros.model.network import ModelConfig
+from depth_pose_ros.model.preprocess import CropBox, apply, prepare_crop
 
 
 @dataclass(frozen=True)
@@ -50,33 +43,6 @@ class Augmentation:
     @classmethod
     def none(cls) -> Augmentation:
         return cls(False, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0)
-
-
-def person_box(sample: Sample, index: int) -> CropBox | None:
-    """The crop around a person's mask, or around their labelled joints without a mask."""
-    if sample.mask is not None:
-        mask = sample.mask == index + 1
-        if mask.any():
-            return CropBox.around_mask(mask)
-        return None
-    person = sample.people[index]
-    labelled = person.uv[person.visibility > 0]
-    if len(labelled) < 2:
-        return None
-    (x0, y0), (x1, y1) = labelled.min(axis=0), labelled.max(axis=0)
-    return CropBox.around(x0, y0, x1, y1)
-
-
-def person_region(sample: Sample, index: int, box: CropBox) -> np.ndarray:
-    """Pixels whose depth stands for the person: their mask, or the middle of their box."""
-    if sample.mask is not None:
-        return sample.mask == index + 1
-    region = np.zeros(sample.depth.shape, dtype=bool)
-    half = box.size / 6
-    rows = slice(max(int(box.cy - half), 0), max(int(box.cy + half), 1))
-    columns = slice(max(int(box.cx - half), 0), max(int(box.cx + half), 1))
-    region[rows, columns] = True
-    return region
 
 
 MIN_COVERAGE = 0.3  # of the person's mask inside the proposal, and of the proposal on them
@@ -100,7 +66,8 @@ def _set_worker_dataset(dataset: Dataset) -> None:
     _worker_dataset = dataset
 
 
-def _match_frame(index: int) -> tuple[list, list]:
+def _match_frame(task: tuple[int, float]) -> tuple[list, list]:
+    index, margin = task
     sample = _worker_dataset[index]
     if sample.mask is None:
         return [], []
@@ -118,23 +85,26 @@ def _match_frame(index: int) -> tuple[list, list]:
             if coverage >= best_coverage and purity >= MIN_COVERAGE:
                 best, best_coverage = proposal, coverage
         if best is not None:
-            box = CropBox.around_mask(best.mask)
+            box = CropBox.around_mask(best.mask, margin)
             people.append(((index, k), (box.cx, box.cy, box.size, best.reference_depth)))
     nobody = []
     for proposal in proposals:
         size = np.count_nonzero(proposal.mask)
         if all(np.count_nonzero(proposal.mask & m) < MAX_OVERLAP_NOBODY * size for m in masks):
-            box = CropBox.around_mask(proposal.mask)
+            box = CropBox.around_mask(proposal.mask, margin)
             nobody.append((index, box.cx, box.cy, box.size, proposal.reference_depth))
     return people, nobody
 
 
-def match_proposals(dataset: Dataset, workers: int = 1, progress: bool = True) -> Proposals:
-    """Run the estimator's proposals on every sample and sort them out (see Proposals)."""
+def match_proposals(
+    dataset: Dataset, margin: float, workers: int = 1, progress: bool = True
+) -> Proposals:
+    """Run the estimator's proposals on every sample and sort them out (see Proposals); crops
+    get `margin` (the model's box margin)."""
     with ProcessPoolExecutor(workers, initializer=_set_worker_dataset, initargs=(dataset,)) as pool:
         frames = list(
             tqdm(
-                pool.map(_match_frame, range(len(dataset)), chunksize=16),
+                pool.map(_match_frame, [(i, margin) for i in range(len(dataset))], chunksize=16),
                 total=len(dataset),
                 desc="person proposals",
                 unit="frame",
@@ -163,7 +133,7 @@ class PersonCrops(TorchDataset):
     def __init__(
         self,
         dataset: Dataset,
-        input_size: tuple[int, int],
+        config: ModelConfig,
         augmentation: Augmentation,
         seed: int = 0,
         proposals: Proposals | None = None,
@@ -173,8 +143,7 @@ class PersonCrops(TorchDataset):
         self.dataset = dataset
         self.proposals = proposals or Proposals({}, [])
         self.label_noise = label_noise
-        self.input_size = input_size
-        self.heatmap_size = (input_size[0] // STRIDE, input_size[1] // STRIDE)
+        self.config = config
         self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0
@@ -236,22 +205,22 @@ class PersonCrops(TorchDataset):
         """The augmented input, targets and weights for one person of one sample, cropped
         around `proposal` (box, depth) if given, else around the person."""
         person: PersonAnnotation = sample.people[person_index]
-        empty = np.zeros(self.input_size, np.float32), *self._empty_targets()
         if proposal is not None:
             box, reference = proposal
         else:
-            box = person_box(sample, person_index)
-            if box is None:
-                return empty
-            reference = reference_depth(sample.depth, person_region(sample, person_index, box))
-            if reference is None:
-                return empty
+            region = person_region(sample, person_index, self.config.box_margin)
+            if region is None:
+                return np.zeros(self.config.input_size, np.float32), *self._empty_targets()
+            box, reference = region.box, region.reference_depth
         crop, affine, flip = self._crop(sample, box, reference, rng)
         joints = apply(affine, person.uv.astype(np.float64))
         labelled = person.visibility > 0
         if flip:
             joints, labelled = joints[schema.FLIP_PERMUTATION], labelled[schema.FLIP_PERMUTATION]
-        heatmaps, weights = targets(joints, labelled, self.heatmap_size)
+        config = self.config
+        heatmaps, weights = targets(
+            joints, labelled, config.heatmap_size, config.stride, config.heatmap_sigma
+        )
         return crop, heatmaps, weights
 
     def _crop(
@@ -265,7 +234,7 @@ class PersonCrops(TorchDataset):
         flip = aug.flip and rng.random() < 0.5
         rotation = rng.uniform(-aug.rotation_degrees, aug.rotation_degrees)
         reference += rng.uniform(-aug.reference_jitter_m, aug.reference_jitter_m)
-        crop, affine = prepare_crop(sample.depth, box, reference, self.input_size, rotation, flip)
+        crop, affine = prepare_crop(sample.depth, box, reference, self.config, rotation, flip)
         return self._perturb(crop, rng), affine, flip
 
     def _kinect_like(self, person: PersonAnnotation, index: int) -> PersonAnnotation:
@@ -284,20 +253,20 @@ class PersonCrops(TorchDataset):
 
     def _empty_targets(self) -> tuple[np.ndarray, np.ndarray]:
         return (
-            np.zeros((schema.NUM_JOINTS, *self.heatmap_size), np.float32),
+            np.zeros((schema.NUM_JOINTS, *self.config.heatmap_size), np.float32),
             np.zeros(schema.NUM_JOINTS, np.float32),
         )
 
     def _perturb(self, crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Sensor noise and holes on a normalised input (holes read as invalid depth)."""
-        aug = self.augmentation
+        aug, invalid = self.augmentation, self.config.invalid_value
         if aug.noise_m > 0:
-            sigma = rng.uniform(0, aug.noise_m) / DEPTH_RANGE
+            sigma = rng.uniform(0, aug.noise_m) / self.config.depth_range
             noisy = crop + rng.normal(0, sigma, crop.shape).astype(np.float32)
-            crop = np.where(crop == INVALID_VALUE, crop, np.clip(noisy, -1.0, 1.0))
+            crop = np.where(crop == invalid, crop, np.clip(noisy, -1.0, 1.0))
         if aug.holes > 0:
             fraction = rng.uniform(0, aug.holes)
             coarse = rng.random((crop.shape[0] // 8 + 1, crop.shape[1] // 8 + 1))
             blobs = cv2.resize(coarse.astype(np.float32), crop.shape[::-1])
-            crop = np.where(blobs < fraction, INVALID_VALUE, crop)
+            crop = np.where(blobs < fraction, invalid, crop)
         return crop.astype(np.float32, copy=False)

@@ -24,10 +24,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from depth_pose_ros import weights
-from depth_pose_ros.datasets.sample import Dataset
-from depth_pose_ros.network import CONFIGS, DepthPoseNet, ModelConfig
-from depth_pose_ros.preprocess import CropBox
+from depth_pose_ros.data.sample import Dataset
+from depth_pose_ros.model import weights
+from depth_pose_ros.model.network import CONFIGS, DepthPoseNet, ModelConfig
+from depth_pose_ros.model.preprocess import CropBox
 from depth_pose_ros.training.data import (
     Augmentation,
     PersonCrops,
@@ -128,11 +128,13 @@ def _learning_rate(settings: TrainSettings, step: int, total: int) -> float:
     return settings.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _proposals(data: Dataset, out: Path, rank: int, world: int, progress: bool) -> Proposals:
+def _proposals(
+    data: Dataset, margin: float, out: Path, rank: int, world: int, progress: bool
+) -> Proposals:
     """The estimator's proposals on the training data, once per run (OUT/proposals.json)."""
     path = out / "proposals.json"
     if rank == 0 and not path.is_file():
-        found = match_proposals(data, os.cpu_count() or 1, progress)
+        found = match_proposals(data, margin, os.cpu_count() or 1, progress)
         path.write_text(
             json.dumps(
                 {
@@ -198,10 +200,14 @@ def train(
     )
 
     out.mkdir(parents=True, exist_ok=True)
-    proposals = _proposals(data, out, rank, world, progress) if settings.proposal_crops else None
+    proposals = (
+        _proposals(data, config.box_margin, out, rank, world, progress)
+        if settings.proposal_crops
+        else None
+    )
     crops = PersonCrops(
         data,
-        config.input_size,
+        config,
         settings.augmentation,
         settings.seed,
         proposals,
@@ -229,7 +235,7 @@ def train(
     checkpoint_path = out / CHECKPOINT
     if checkpoint_path.is_file():
         state = weights.read(checkpoint_path)
-        if state["config"] != config.to_dict():
+        if ModelConfig.from_dict(state["config"]) != config:
             raise ValueError(f"{checkpoint_path} is for a different model config; use a new --out")
         model.load_state_dict(state["state_dict"])
         optimiser.load_state_dict(state["optimizer"])

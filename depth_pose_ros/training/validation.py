@@ -10,14 +10,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from depth_pose_ros import coco, evaluation, metrics
-from depth_pose_ros.datasets.sample import Dataset
-from depth_pose_ros.heatmaps import decode, targets, to_image
+from depth_pose_ros.data import coco
+from depth_pose_ros.data.sample import Dataset, annotated_regions
+from depth_pose_ros.evaluation import metrics
+from depth_pose_ros.evaluation import runner as evaluation
 from depth_pose_ros.inference.backends import TorchBackend
 from depth_pose_ros.inference.estimator import PoseEstimator
-from depth_pose_ros.network import STRIDE, DepthPoseNet
-from depth_pose_ros.preprocess import apply, prepare_crop, reference_depth
-from depth_pose_ros.training.data import person_box, person_region
+from depth_pose_ros.model.heatmaps import decode, targets, to_image
+from depth_pose_ros.model.network import DepthPoseNet
+from depth_pose_ros.model.preprocess import apply, prepare_crop
 from depth_pose_ros.training.loss import stage_loss
 
 
@@ -28,8 +29,7 @@ def validate(
     """(network report, estimator report, mean loss) over the first samples holding
     `max_people` annotated people."""
     model.eval()
-    size = model.config.input_size
-    heatmap_size = (size[0] // STRIDE, size[1] // STRIDE)
+    config = model.config
     ground_truth = dataset.coco()
     results, losses, image_ids, people = [], [], [], 0
     for index in range(len(dataset)):
@@ -38,15 +38,16 @@ def validate(
         sample = dataset[index]
         image_ids.append(sample.image_id)
         crops, affines, heatmaps, alphas = [], [], [], []
-        for k, person in enumerate(sample.people):
-            box = person_box(sample, k)
-            if person.ignore or box is None:
-                continue
-            reference = reference_depth(sample.depth, person_region(sample, k, box))
-            if reference is None:
-                continue
-            crop, affine = prepare_crop(sample.depth, box, reference, size)
-            target, alpha = targets(apply(affine, person.uv), person.visibility > 0, heatmap_size)
+        for k, region in annotated_regions(sample, config.box_margin):
+            crop, affine = prepare_crop(sample.depth, region.box, region.reference_depth, config)
+            person = sample.people[k]
+            target, alpha = targets(
+                apply(affine, person.uv),
+                person.visibility > 0,
+                config.heatmap_size,
+                config.stride,
+                config.heatmap_sigma,
+            )
             crops.append(crop)
             affines.append(affine)
             heatmaps.append(target)
@@ -66,7 +67,7 @@ def validate(
         )
         for output, affine in zip(predictions[-1].cpu().numpy(), affines, strict=True):
             points, confidence = decode(output)
-            uv = to_image(points, affine)
+            uv = to_image(points, affine, config.stride)
             results.append(coco.result(sample.image_id, uv, confidence, confidence.mean()))
     kept = set(image_ids)
     subset = coco.document(
