@@ -26,9 +26,13 @@ demo: $(VENV)/.installed
 ## test: set up and run the linters and the whole default test suite
 test: lint pytest
 
+## lint: ruff, the architecture's import contracts (on the installed package, which holds the
+## generated messages) and the type checker
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd $(VENV) && bin/lint-imports --config ../pyproject.toml
+	$(BIN)/mypy
 
 pytest: $(VENV)/.installed
 	$(BIN)/pytest

@@ -23,6 +23,9 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("depth_topic", default_value="/depth/image_raw"),
         DeclareLaunchArgument("camera_info_topic", default_value="/depth/camera_info"),
         DeclareLaunchArgument("weights", default_value="lite", description="weights name or .pt"),
+        DeclareLaunchArgument(
+            "people", default_value="people", description="person-stage weights name or .pt"
+        ),
         DeclareLaunchArgument("backend", default_value="auto", description="inference backend"),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
         DeclareLaunchArgument("rviz", default_value="false", description="also start rviz"),
@@ -41,6 +44,7 @@ def generate_launch_description() -> LaunchDescription:
             LaunchConfiguration("params_file"),
             {
                 "weights": LaunchConfiguration("weights"),
+                "people": LaunchConfiguration("people"),
                 "backend": LaunchConfiguration("backend"),
                 "use_sim_time": LaunchConfiguration("use_sim_time"),
             },

@@ -56,3 +56,48 @@ def assert_same_skeletons(actual, expected):
         np.testing.assert_array_equal(a.xyz, e.xyz)  # NaN compares equal here
         np.testing.assert_array_equal(a.confidence, e.confidence)
         np.testing.assert_array_equal(a.state, e.state)
+
+
+class OracleStage:
+    """A person-stage backend that answers with the targets of a known frame: the stage's
+    decoding then finds exactly the frame's counted people (a stand-in for trained weights)."""
+
+    name = "oracle"
+
+    def __init__(self, person_mask: np.ndarray, counted: set[int], config) -> None:
+        from depth_pose_ros.inference.people import network_input
+        from depth_pose_ros.training.people import targets
+
+        self.config = config
+        height, width = network_input(np.zeros(person_mask.shape, np.float32), config).shape[1:]
+        padded = np.zeros((height * config.stride, width * config.stride), np.uint8)
+        padded[: person_mask.shape[0], : person_mask.shape[1]] = person_mask
+        target = targets(
+            padded[:: config.stride, :: config.stride], counted, config, (height, width)
+        )
+        centre = np.clip(target["centre"], 1e-4, 1 - 1e-4)
+        self.output = np.zeros((4, height, width), np.float32)
+        self.output[0] = np.log(centre / (1 - centre))
+        self.output[1] = np.where(target["foreground"] > 0, 10.0, -10.0)
+        self.output[2:] = target["offsets"]
+        self.calls = 0
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return np.repeat(self.output[None], len(batch), axis=0)
+
+
+def oracle_stage(frame, config=None) -> OracleStage:
+    """The oracle person stage of a synthetic frame (its counted people)."""
+    from depth_pose_ros.model.people import PeopleConfig
+
+    counted = {k for k, person in enumerate(frame.people) if not person.ignore}
+    return OracleStage(frame.person_mask, counted, config or PeopleConfig())
+
+
+def tiny_people(config=None):
+    """A small person-stage network with deterministic random weights, in eval mode."""
+    from depth_pose_ros.model.people import PeopleConfig, PeopleNet
+
+    torch.manual_seed(0)
+    return PeopleNet(config or PeopleConfig(encoder=(8, 8, 8, 8, 8), decoder=(8, 8, 8, 8))).eval()

@@ -18,14 +18,14 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
 from depth_pose_ros.core.depth_image import metres_to_image
-from depth_pose_ros.data.synthetic.generator import generate_frame
+from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 from depth_pose_ros.ros import messages
 from depth_pose_ros.ros.node import DepthPoseNode
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 ENCODINGS = ["16UC1", "mono16", "32FC1", "rgb8", "8UC1", "bgr8", "32FC3", "16SC1", "", "32fc1"]
 UINT32 = 2**32 - 1
-FRAME = generate_frame("test", 31, 0, people=1)
+FRAME = generate_v1_frame("test", 31, 0, people=1)
 TYPES = messages.rclpy_message_types()
 STAMP = [10**9]  # the stream's current stamp, advanced by every fuzzed frame
 

@@ -1,4 +1,4 @@
-"""The inference engine without ROS: backends, engine cache, proposals, 3D lifting, estimator."""
+"""The inference engine without ROS: backends, engine cache, 3D lifting, the estimator."""
 
 import logging
 
@@ -9,7 +9,8 @@ import torch
 
 from depth_pose_ros.core.camera import KINECT_V2, CameraIntrinsics
 from depth_pose_ros.core.skeleton import KeypointState
-from depth_pose_ros.data.synthetic.generator import generate_frame
+from depth_pose_ros.data.synthetic.generator import generate_v1_frame
+from depth_pose_ros.inference import precision
 from depth_pose_ros.inference import tensorrt as trt_cache
 from depth_pose_ros.inference.backends import (
     OnnxRuntimeBackend,
@@ -19,16 +20,11 @@ from depth_pose_ros.inference.backends import (
     tensorrt_available,
 )
 from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
-from depth_pose_ros.inference.lifting import SURFACE_OFFSET, joint_depths, lift, undistort
-from depth_pose_ros.inference.proposals import (
-    PersonFinder,
-    fit_floor,
-    pixel_slopes,
-    points_from_depth,
-)
+from depth_pose_ros.inference.lifting import SURFACE_OFFSET, joint_depths, lift
 from depth_pose_ros.model import weights
+from depth_pose_ros.model.heatmaps import decode
 from depth_pose_ros.model.network import CONFIGS, DepthPoseNet
-from helpers import tiny_model
+from helpers import oracle_stage, tiny_model, tiny_people
 
 
 def frame_depth(frame) -> np.ndarray:
@@ -97,7 +93,7 @@ class FakeBuilder:
     def device(self):
         return self.gpu
 
-    def build(self, onnx, spec, timing_cache, calibration):
+    def build(self, onnx, spec, timing_cache):
         self.builds.append((spec, timing_cache))
         return f"engine:{spec.key()}".encode(), (timing_cache or b"") + b"+t"
 
@@ -161,14 +157,167 @@ def test_stale_or_corrupt_engines_are_rebuilt_with_a_warning(tmp_path, caplog):
     assert builder.builds[1][1] == b"+t"
 
 
-def test_int8_needs_calibration_frames(tmp_path):
-    with pytest.raises(ValueError, match="needs calibration"):
-        cache_with(FakeBuilder(), tmp_path).get(b"model", "int8", (128, 128))
-    calibration = trt_cache.Calibration([np.zeros((8, 1, 128, 128))], tmp_path / "calib.cache")
-    engine, spec = cache_with(FakeBuilder(), tmp_path).get(
-        b"model", "int8", (128, 128), calibration
+class Strict:
+    """An object that has only the attributes it was given: touching anything else (an API
+    TensorRT 11 removed) raises AttributeError, as the real module would."""
+
+    def __init__(self, **attributes):
+        self.__dict__.update(attributes)
+        self.calls = []
+
+    def __getattr__(self, name):
+        raise AttributeError(f"the TensorRT 11 stand-in has no {name!r}")
+
+
+def fake_tensorrt(strongly_typed_flag: bool = True):
+    """A stand-in shaped like TensorRT 11.x's Python API (no weak typing, no calibrators)."""
+    calls = []
+
+    def recorder(name, result=None):
+        def call(*args, **kwargs):
+            calls.append((name, args, kwargs))
+            return result
+
+        return call
+
+    profile = Strict(set_shape=recorder("set_shape"))
+    timing = Strict(serialize=recorder("timing_serialize", b"timing"))
+    config = Strict(
+        set_memory_pool_limit=recorder("set_memory_pool_limit"),
+        create_timing_cache=recorder("create_timing_cache", timing),
+        set_timing_cache=recorder("set_timing_cache"),
+        add_optimization_profile=recorder("add_optimization_profile"),
+        get_timing_cache=recorder("get_timing_cache", timing),
     )
-    assert spec.precision == "int8" and engine
+    network = Strict()
+    builder = Strict(
+        create_network=recorder("create_network", network),
+        create_builder_config=recorder("create_builder_config", config),
+        create_optimization_profile=recorder("create_optimization_profile", profile),
+        build_serialized_network=recorder("build", b"serialized engine"),
+    )
+    parser = Strict(parse=recorder("parse", True), num_errors=0)
+    flags = Strict(STRONGLY_TYPED=0) if strongly_typed_flag else Strict()
+    module = Strict(
+        __version__="11.4.0",
+        Logger=type("Logger", (), {"WARNING": 2, "__init__": lambda self, level: None}),
+        Builder=lambda logger: builder,
+        OnnxParser=lambda net, logger: parser,
+        NetworkDefinitionCreationFlag=flags,
+        MemoryPoolType=Strict(WORKSPACE=0),
+        BuilderFlag=Strict(TF32=7),  # FP16 and INT8 are gone
+    )
+    return module, calls
+
+
+@pytest.mark.parametrize("strongly_typed_flag", [True, False])
+def test_the_builder_uses_only_what_tensorrt_10_and_11_both_have(strongly_typed_flag):
+    module, calls = fake_tensorrt(strongly_typed_flag)
+    builder = trt_cache.TensorRTBuilder(module)
+    spec = trt_cache.EngineSpec("hash", "11.4.0", "GPU", "9.0", "int8", ((1, 1, 8, 8),) * 3)
+    engine, timing = builder.build(b"qdq model", spec, None)
+    assert (engine, timing) == (b"serialized engine", b"timing")
+    names = [name for name, _, _ in calls]
+    assert names[0] == "create_network" and "build" in names
+    flags = calls[0][1][0]
+    assert flags == (1 if strongly_typed_flag else 0)  # strongly typed where the flag exists
+    assert ("parse", (b"qdq model",), {}) in calls
+    assert ("set_shape", ("depth", *spec.input_shapes), {}) in calls
+
+
+def test_precision_models_are_made_once_and_keyed_by_what_made_them(tmp_path):
+    model = tiny_model()
+    onnx = export_onnx(model)
+    models = precision.ModelCache(tmp_path)
+    assert models.get(onnx, "fp32") is onnx
+    half = models.get(onnx, "fp16")
+    assert half != onnx and models.get(onnx, "fp16") == half
+    with pytest.raises(precision.PrecisionError, match="needs a calibration set"):
+        models.get(onnx, "int8")
+    made = []
+
+    def crops():
+        made.append(1)
+        rng = np.random.default_rng(0)
+        for _ in range(3):
+            yield rng.uniform(-1, 1, (8, 1, 64, 64)).astype(np.float32)
+
+    calibration = precision.CalibrationSet("random crops", crops)
+    quantized = models.get(onnx, "int8", calibration)
+    assert models.get(onnx, "int8", calibration) == quantized and made == [1]  # cached
+    other = precision.CalibrationSet("other crops", crops)
+    assert models.key(onnx, "int8", other) != models.key(onnx, "int8", calibration)
+    assert len(list(tmp_path.glob("*.onnx"))) == 2
+    empty = precision.CalibrationSet("nothing", lambda: iter(()))
+    with pytest.raises(precision.PrecisionError, match="got no crops"):
+        models.get(onnx, "int8", empty)
+
+
+def test_fp16_and_int8_models_agree_with_fp32(tmp_path):
+    """fp16 (fp32 in and out) and int8 (QDQ) on ONNX Runtime, on crops of real frames: the
+    heatmaps within 0.05 (fp16) and 0.15 (int8) of their range, and the decoded joints on the
+    same heatmap cell for nearly all of them."""
+    model, _ = weights.load("lite")
+    frame = generate_v1_frame("test", 5, 3, people=2)
+    estimator = estimator_for(frame, TorchBackend(model))
+    estimator.config = model.config
+    crops = estimator.crops(frame_depth(frame), frame.intrinsics)
+    assert len(crops) == 2
+    onnx = export_onnx(model)
+    calibration = precision.CalibrationSet("frame crops", lambda: iter([crops, crops[::-1]]))
+    models = precision.ModelCache(tmp_path)
+    expected = OnnxRuntimeBackend(onnx)(crops)
+    span = float(expected.max() - expected.min())
+    for level, tolerance, same_cell in (("fp16", 0.05, 0.95), ("int8", 0.15, 0.85)):
+        backend = OnnxRuntimeBackend(models.get(onnx, level, calibration), precision=level)
+        assert backend.name == f"onnxruntime-{level}"
+        actual = backend(crops)
+        assert actual.dtype == np.float32 and actual.shape == expected.shape
+        assert np.abs(actual - expected).max() <= tolerance * span
+        cells = [
+            decode(a)[0].round() == decode(e)[0].round()
+            for a, e in zip(actual, expected, strict=True)
+        ]
+        assert np.mean(np.all(cells, axis=2)) >= same_cell
+
+
+def test_auto_moves_past_a_backend_that_fails_with_one_warning(monkeypatch, caplog):
+    from depth_pose_ros.inference import backends
+
+    monkeypatch.setattr(backends, "available_backends", lambda: ["tensorrt", "onnxruntime"])
+    real = backends._build
+
+    def failing(model, name, *args):
+        if name == "tensorrt":
+            raise RuntimeError("engine build failed: out of memory")
+        return real(model, name, *args)
+
+    monkeypatch.setattr(backends, "_build", failing)
+    with caplog.at_level(logging.WARNING):
+        backend = create_backend(tiny_model(), "auto", "fp32")
+    assert backend.name == "onnxruntime"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "tensorrt cannot run fp32 here" in warnings[0].getMessage()
+    assert "out of memory" in warnings[0].getMessage()
+    with pytest.raises(RuntimeError, match="out of memory"):
+        create_backend(tiny_model(), "tensorrt", "fp32")  # asked for by name: no fallback
+
+
+def test_every_precision_runs_on_a_cpu(tmp_path):
+    rng = np.random.default_rng(1)
+    calibration = precision.CalibrationSet(
+        "random", lambda: iter([rng.uniform(-1, 1, (8, 1, 64, 64)).astype(np.float32)])
+    )
+    models = precision.ModelCache(tmp_path)
+    names = {
+        level: create_backend(tiny_model(), "auto", level, calibration, models=models).name
+        for level in precision.PRECISIONS
+    }
+    if not torch.cuda.is_available():
+        assert names == {"fp32": "onnxruntime", "fp16": "onnxruntime", "int8": "onnxruntime-int8"}
+    with pytest.raises(ValueError, match="torch has no int8"):
+        create_backend(tiny_model(), "torch", "int8", calibration, models=models)
 
 
 # --- 3D lifting ------------------------------------------------------------------------------
@@ -184,9 +333,9 @@ def test_undistortion_inverts_opencvs_projection():
     pixels, _ = cv2.projectPoints(
         points, np.zeros(3), np.zeros(3), DISTORTED.matrix, np.array(DISTORTED.distortion)
     )
-    normalised = undistort(pixels.reshape(-1, 2), DISTORTED)
+    normalised = DISTORTED.normalised(pixels.reshape(-1, 2))
     np.testing.assert_allclose(normalised, points[:, :2] / points[:, 2:], atol=1e-5)
-    plain = undistort(np.array([[256.0 + 365.0, 212.0]]), KINECT_V2)
+    plain = KINECT_V2.normalised(np.array([[256.0 + 365.0, 212.0]]))
     np.testing.assert_allclose(plain, [[1.0, 0.0]])
 
 
@@ -211,55 +360,41 @@ def test_lifting_back_projects_with_the_surface_offset():
     np.testing.assert_allclose(xyz[:, 1], 0.0)
 
 
-# --- proposals and the estimator ---------------------------------------------------------------
+# --- the estimator -----------------------------------------------------------------------------
 
 
-def test_the_floor_is_found_below_the_camera():
-    height, tilt = 1.2, np.radians(-15)  # camera 1.2 m up, looking 15 degrees down
-    intrinsics = KINECT_V2
-    x, y = pixel_slopes(intrinsics)
-    # Floor in the optical frame: n . p + d = 0 with n the camera's up.
-    normal = np.array([0.0, -np.cos(tilt), np.sin(tilt)])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = height / -(normal[0] * x + normal[1] * y + normal[2])
-    depth = np.where(t > 0, t, np.nan).astype(np.float32)
-    depth[depth > 8] = np.nan
-    floor = fit_floor(points_from_depth(depth, (x, y)), np.random.default_rng(0))
-    assert floor is not None
-    assert np.degrees(np.arccos(floor.normal @ normal)) < 1.0
-    assert floor.offset == pytest.approx(height, abs=0.01)
+def estimator_for(frame, pose_backend, **options) -> PoseEstimator:
+    """An estimator with the tiny pose network on `pose_backend` and the frame's oracle stage."""
+    return PoseEstimator(
+        tiny_model(),
+        pose_backend,
+        people=tiny_people(),
+        people_backend=oracle_stage(frame),
+        **options,
+    )
 
 
-def test_proposals_find_the_people_of_synthetic_frames():
-    finder, found, total = PersonFinder(remember_floor=False), 0, 0
-    for index in range(8):
-        frame = generate_frame("test", 5, index, people=2)
-        proposals = finder(frame_depth(frame), frame.intrinsics)
-        for k, person in enumerate(frame.people):
-            if person.ignore:
-                continue
-            total += 1
-            mask = frame.person_mask == k + 1
-            if any((p.mask & mask).sum() >= 0.5 * mask.sum() for p in proposals):
-                found += 1
-    assert found >= 0.8 * total
-
-
-def test_estimator_returns_one_skeleton_per_proposal(tmp_path):
-    torch.manual_seed(0)
+def test_estimator_returns_one_skeleton_per_person_found(tmp_path):
     path = weights.save(tmp_path / "tiny.pt", tiny_model())
-    estimator = PoseEstimator(str(path), "onnxruntime", Thresholds(person=0.0))
-    frame = generate_frame("test", 5, 0, people=2)
+    frame = generate_v1_frame("test", 5, 3, people=2)
     depth = frame_depth(frame)
+    estimator = PoseEstimator(
+        str(path),
+        "onnxruntime",
+        Thresholds(person=0.0),
+        people=tiny_people(),
+        people_backend=oracle_stage(frame),
+    )
     skeletons = estimator(depth, frame.intrinsics)
-    assert len(skeletons) == len(estimator.finder(depth, frame.intrinsics))
+    assert len(skeletons) == len(estimator.proposals(depth)) == 2
     for skeleton in skeletons:
         assert skeleton.uv.shape == (21, 2) and np.isfinite(skeleton.uv).all()
         untracked = skeleton.state == KeypointState.NOT_TRACKED
         assert np.isnan(skeleton.xyz[untracked]).all()
         assert np.isfinite(skeleton.xyz[~untracked]).all()
-    single = PoseEstimator(str(path), "onnxruntime", Thresholds(person=0.0), max_people=1)
-    assert len(single(depth, frame.intrinsics)) == min(1, len(skeletons))
+    single = estimator_for(frame, OnnxRuntimeBackend(export_onnx(tiny_model())), max_people=1)
+    single.thresholds = Thresholds(person=0.0)
+    assert len(single(depth, frame.intrinsics)) == 1
     with pytest.raises(ValueError, match="depth is 10x10 but the camera is 512x424"):
         estimator(np.zeros((10, 10), np.float32), frame.intrinsics)
 
@@ -278,34 +413,22 @@ class ConstantBackend:
         return np.full((len(batch), 21, height, width), self.value, np.float32)
 
 
-def test_proposals_scored_as_nobody_are_rechecked_only_when_they_change_or_expire():
-    frame = generate_frame("test", 5, 0, people=2)
-    depth = frame_depth(frame)
-    nobody = ConstantBackend(0.0)
-    estimator = PoseEstimator(tiny_model(), nobody)
-    assert estimator(depth, frame.intrinsics) == []
-    proposals = nobody.crops
-    assert proposals > 0
-    for _ in range(15):  # a still scene: nothing is run again for the next 15 frames
-        estimator(depth, frame.intrinsics)
-    assert nobody.crops == proposals
-    estimator(depth, frame.intrinsics)  # then everything is checked again
-    assert nobody.crops == 2 * proposals
-    moved = np.roll(depth, 40, axis=1)  # everything moved: checked at once
-    estimator(moved, frame.intrinsics)
-    assert nobody.crops == 3 * proposals
-    estimator.reset()
-    estimator(moved, frame.intrinsics)
-    assert nobody.crops == 4 * proposals
-
-
-def test_reported_people_are_estimated_every_frame():
-    frame = generate_frame("test", 5, 0, people=2)
+def test_people_are_estimated_every_frame_and_low_scores_are_not_reported():
+    frame = generate_v1_frame("test", 5, 3, people=2)
     depth = frame_depth(frame)
     somebody = ConstantBackend(1.0)
-    estimator = PoseEstimator(tiny_model(), somebody)
-    crops = []
-    for _ in range(3):
+    estimator = estimator_for(frame, somebody)
+    for calls in (1, 2, 3):
         people = estimator(depth, frame.intrinsics)
-        crops.append(somebody.crops)
-    assert people and crops == [len(people), 2 * len(people), 3 * len(people)]
+        assert len(people) == 2 and somebody.crops == 2 * calls
+    nobody = estimator_for(frame, ConstantBackend(0.1))
+    assert nobody(depth, frame.intrinsics) == []
+    nobody.thresholds = Thresholds(person=0.05)  # takes effect from the next frame
+    assert len(nobody(depth, frame.intrinsics)) == 2
+
+
+def test_crops_are_the_batch_the_network_gets():
+    frame = generate_v1_frame("test", 5, 3, people=2)
+    estimator = estimator_for(frame, ConstantBackend(1.0))
+    batch = estimator.crops(frame_depth(frame), frame.intrinsics)
+    assert batch.shape == (2, 1, *estimator.config.input_size) and batch.dtype == np.float32

@@ -8,11 +8,11 @@ import onnxruntime
 
 from depth_pose_ros.cli import main
 from depth_pose_ros.core import schema
-from depth_pose_ros.data.synthetic.generator import generate_frame
+from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 
 
 def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_weights, capsys):
-    frame = generate_frame("test", 8, 0, people=1)
+    frame = generate_v1_frame("test", 8, 0, people=1)
     png = tmp_path / "frame.png"
     cv2.imwrite(str(png), frame.depth_mm)
     npy = tmp_path / "frame.npy"

@@ -14,7 +14,7 @@ from depth_pose_ros.core import schema
 from depth_pose_ros.core.camera import KINECT_V2
 from depth_pose_ros.core.depth_image import metres_to_image
 from depth_pose_ros.core.protocols import stamp_ns
-from depth_pose_ros.data.synthetic.generator import generate_frame
+from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 from depth_pose_ros.msg import SkeletonDescription
 from depth_pose_ros.ros import messages
 from depth_pose_ros.ros.node import PARAMETERS
@@ -97,7 +97,7 @@ def test_a_stream_from_another_process_comes_back_as_skeletons(harness, tmp_path
 
 # --- bad input: a throttled warning, the frame skipped, the next good frame answered ----------
 
-FRAME = generate_frame("test", 21, 0, people=1)
+FRAME = generate_v1_frame("test", 21, 0, people=1)
 GOOD_DEPTH = FRAME.depth_m
 
 

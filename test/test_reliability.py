@@ -11,18 +11,17 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
 from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.depth_image import metres_to_image
 from depth_pose_ros.core.protocols import stamp_ns
-from depth_pose_ros.data.synthetic.generator import generate_frame
+from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 from depth_pose_ros.msg import SkeletonArray
 from depth_pose_ros.ros import messages
 from depth_pose_ros.ros.diagnostics import WARN, Monitor
+from depth_pose_ros.ros.node_process import NodeProcess
 from node_harness import Harness
 
 DEPTH_POSE = Path(sys.executable).with_name("depth-pose")
@@ -46,7 +45,7 @@ def mapped_shared_memory() -> set[str]:
 
 
 TYPES = messages.rclpy_message_types()
-FRAME = generate_frame("test", 41, 0, people=1)
+FRAME = generate_v1_frame("test", 41, 0, people=1)
 DEPTH = FRAME.depth_m
 QOS = {
     "reliable": QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE),
@@ -169,61 +168,34 @@ def test_bad_or_missing_weights_stop_the_node_with_a_clear_message(tmp_path):
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
 def test_signals_end_the_node_cleanly_without_leftover_shared_memory(tiny_weights, signal_number):
     before = shared_memory()
-    node = subprocess.Popen(
-        [DEPTH_POSE, "node", "--ros-args", "-p", f"weights:={tiny_weights}"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    log = ""
-    while "ready" not in log:  # the node logs `ready: ...` once it serves
-        line = node.stderr.readline()
-        assert line, f"the node ended before it was ready: {log}"
-        log += line
-    assert any(name.startswith("fastdds_") for name in shared_memory() - before)
-    node.send_signal(signal_number)
-    _, rest = node.communicate(timeout=30)
-    log += rest
-    assert node.returncode == 0, log[-2000:]
-    assert "shutting down" in log
+    with NodeProcess(["-p", f"weights:={tiny_weights}"]) as node:
+        node.start()
+        assert any(name.startswith("fastdds_") for name in shared_memory() - before)
+        assert node.stop(signal_number) == 0, node.log[-2000:]
+        assert "shutting down" in node.log
     assert shared_memory() - before - mapped_shared_memory() == set()
 
 
 def test_a_restarted_node_serves_again(tiny_weights):
-    def start():
-        return subprocess.Popen(
-            [DEPTH_POSE, "node", "--ros-args", "-p", f"weights:={tiny_weights}"],
-            stderr=subprocess.DEVNULL,
-        )
-
-    context = Context()
-    rclpy.init(context=context)
-    client = rclpy.create_node("client", context=context)
     received: list[SkeletonArray] = []
-    client.create_subscription(SkeletonArray, "/depth_pose/skeletons", received.append, 10)
-    images = client.create_publisher(Image, "/depth/image_raw", 10)
-    infos = client.create_publisher(CameraInfo, "/depth/camera_info", 10)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(client)
+    with NodeProcess(["-p", f"weights:={tiny_weights}"], "client") as node:
+        node.subscribe(SkeletonArray, "/depth_pose/skeletons", received.append, 10)
+        images = node.publisher(Image, "/depth/image_raw", 10)
+        infos = node.publisher(CameraInfo, "/depth/camera_info", 10)
 
-    def serve(stamp: int) -> bool:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            infos.publish(camera_info())
-            images.publish(image(stamp))
-            executor.spin_once(timeout_sec=0.2)
-            if any(stamp_ns(a.header) == stamp for a in received):
-                return True
-        return False
+        def serve(stamp: int) -> bool:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                infos.publish(camera_info())
+                images.publish(image(stamp))
+                time.sleep(0.2)
+                if any(stamp_ns(a.header) == stamp for a in received):
+                    return True
+            return False
 
-    try:
-        first = start()
+        node.start()
         assert serve(10**9), "the node answers"
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0
-        second = start()
+        assert node.stop(signal.SIGTERM) == 0
+        node.start()
         assert serve(2 * 10**9), "the restarted node answers again"
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=30) == 0
-    finally:
-        client.destroy_node()
-        rclpy.try_shutdown(context=context)
+        assert node.stop(signal.SIGTERM) == 0

@@ -16,7 +16,7 @@ from depth_pose_ros.model import weights
 from depth_pose_ros.model.heatmaps import decode, to_image
 from depth_pose_ros.model.network import DepthPoseNet
 from depth_pose_ros.model.preprocess import CropBox, apply, crop_transform
-from depth_pose_ros.training.data import Augmentation, PersonCrops, match_proposals
+from depth_pose_ros.training.data import OBJECT_MASK, Augmentation, PersonCrops
 from depth_pose_ros.training.loss import stage_loss
 from depth_pose_ros.training.trainer import TrainSettings, train
 from helpers import TINY
@@ -36,13 +36,14 @@ def settings(**changes) -> TrainSettings:
         "batch_size": 2,
         "workers": 0,
         "val_people": 4,
-        "proposal_crops": False,
+        "negatives": 0.0,
     }
     return TrainSettings(**(values | changes))
 
 
 def test_crops_and_targets_decode_back_to_the_annotated_joints(frames):
-    crops = PersonCrops(frames, TINY.with_changes(input_size=(128, 128)), Augmentation.none())
+    config = TINY.with_changes(input_size=(128, 128))
+    crops = PersonCrops(frames, config, Augmentation.none(), negatives=0.0)
     assert len(crops) == sum(not p.ignore for i in range(len(frames)) for p in frames[i].people)
     sample_index, person_index = crops.items[0]
     sample = frames[sample_index]
@@ -153,21 +154,28 @@ def test_finetuning_needs_initial_weights(frames, tmp_path):
         train(frames, tmp_path / "x", settings(finetune="blk"), progress=False)
 
 
-def test_proposals_are_sorted_into_people_and_nobody(frames):
-    found = match_proposals(frames, TINY.box_margin, workers=1, progress=False)
-    assert found.people, "the estimator's proposals cover some annotated people"
-    for (index, person), (box, reference) in found.people.items():
-        person_pixels = np.argwhere(frames[index].mask == person + 1)
-        centre = person_pixels.mean(axis=0)[::-1]
-        assert np.linalg.norm(centre - [box.cx, box.cy]) < box.size
-        assert 0.5 < reference < 8.0
-    people_boxes = {(index, box) for (index, _), (box, _) in found.people.items()}
-    assert not any((index, box) in people_boxes for index, box, _ in found.nobody)
-    crops = PersonCrops(frames, TINY, Augmentation(), proposals=found, negatives=0.5)
+def test_negatives_cover_objects_or_bits_of_the_scene_but_nobody(tmp_path):
+    root = tmp_path / "objects"
+    write_dataset(root, "train", 6, 4, workers=1, progress=False, scenarios=["distractors"])
+    data = SyntheticDataset(root)
+    assert any((data[i].mask == OBJECT_MASK).any() for i in range(len(data)))
+    crops = PersonCrops(data, TINY, Augmentation.none(), negatives=0.5)
     negatives = [i for i, (_, person) in enumerate(crops.items) if person < 0]
-    assert len(negatives) == min(len(found.nobody), len(crops.items) - len(negatives))
-    if negatives:
-        _, maps, alphas = crops[negatives[0]]
+    people = len(crops.items) - len(negatives)
+    assert len(negatives) == round(people)  # half of all samples
+    for index in negatives[:4]:
+        sample_index, _ = crops.items[index]
+        sample = data[sample_index]
+        box = crops._nobody(sample, np.random.default_rng(index))
+        if box is not None:
+            half = box.size / 2
+            rows = slice(max(int(box.cy - half), 0), int(box.cy + half) + 1)
+            columns = slice(max(int(box.cx - half), 0), int(box.cx + half) + 1)
+            window = sample.mask[rows, columns]
+            person = (window > 0) & (window != OBJECT_MASK)
+            assert person.mean() <= 0.35, "a negative is mostly not a person"
+        crop, maps, alphas = crops[index]
+        assert crop.shape == (1, *TINY.input_size)
         assert not maps.any() and bool((alphas == 1).all())  # quiet everywhere
 
 
@@ -201,8 +209,7 @@ def test_torchrun_trains_with_two_processes(frames, tmp_path):
         "from depth_pose_ros.model.network import ModelConfig\n"
         "from depth_pose_ros.training.trainer import TrainSettings, train\n"
         f"config = ModelConfig.from_dict({TINY.to_dict()!r})\n"
-        "s = TrainSettings(config=config, epochs=1, batch_size=2, workers=0,\n"
-        "                  proposal_crops=False)\n"
+        "s = TrainSettings(config=config, epochs=1, batch_size=2, workers=0, negatives=0.0)\n"
         "train(SyntheticDataset(sys.argv[1]), sys.argv[2], s, progress=False)\n"
     )
     torchrun = Path(sys.executable).with_name("torchrun")

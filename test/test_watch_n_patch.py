@@ -8,7 +8,9 @@ import pytest
 import scipy.io
 
 from depth_pose_ros.core import schema
+from depth_pose_ros.core.camera import KINECT_V2
 from depth_pose_ros.data import coco, open_dataset
+from depth_pose_ros.data.synthetic.geometry import project
 from depth_pose_ros.data.watch_n_patch import WatchNPatch, WatchRPatch, read_depth_mat
 from depth_pose_ros.evaluation import metrics
 
@@ -22,19 +24,30 @@ def kinect_joint(state: int, u: float, v: float, x: float, y: float, z: float) -
     }
 
 
-def write_sequence(directory, frames: int, tracked_slot: int = 2):
-    """A Watch-n-Patch sequence: depth/000N.mat and body.mat with one tracked body of six."""
+def write_sequence(directory, frames: int, tracked_slot: int = 2, mirrored: bool = True):
+    """A Watch-n-Patch sequence: depth/000N.mat and body.mat with one tracked body of six whose
+    joints' depth pixels are where a Kinect v2 images their camera-space points: mirrored
+    left-right (as the SDK's images are), or not."""
     (directory / "depth").mkdir(parents=True)
     body = np.empty((frames, 6), dtype=object)
     truth = []
+    rng = np.random.default_rng(len(str(directory)))
     for f in range(frames):
         depth = np.full((424, 512), 2000 + f, dtype=np.uint16)
         depth[0, :10] = 0
         scipy.io.savemat(directory / "depth" / f"{f + 1:04d}.mat", {"depth": depth})
         states = np.full(25, 2)
         states[5], states[9] = 1, 0  # an inferred elbow, an untracked elbow
-        uv = np.column_stack([100 + np.arange(25) * 5 + f, 50 + np.arange(25) * 8])
-        xyz = np.column_stack([np.linspace(-0.3, 0.3, 25), np.linspace(0.8, -0.8, 25), [2.5] * 25])
+        xyz = np.column_stack(
+            [rng.uniform(0.2, 0.6, 25), rng.uniform(-0.8, 0.8, 25), rng.uniform(2.0, 3.0, 25)]
+        )  # a person to the sensor's left (camera space X > 0)
+        sign = 1.0 if mirrored else -1.0
+        uv = np.column_stack(
+            [
+                KINECT_V2.cx + KINECT_V2.fx * sign * xyz[:, 0] / xyz[:, 2],
+                KINECT_V2.cy - KINECT_V2.fy * xyz[:, 1] / xyz[:, 2],
+            ]
+        )
         joints = np.empty((1, 25), dtype=object)
         for j in range(25):
             joints[0, j] = kinect_joint(states[j], *uv[j], *xyz[j])
@@ -46,8 +59,9 @@ def write_sequence(directory, frames: int, tracked_slot: int = 2):
     return truth
 
 
-def test_watch_n_patch_frames_and_kinect_skeletons(tmp_path):
-    truth = write_sequence(tmp_path / "office" / "data_03-58-25", frames=3)
+@pytest.mark.parametrize("mirrored", [True, False])
+def test_watch_n_patch_frames_and_kinect_skeletons(tmp_path, mirrored):
+    truth = write_sequence(tmp_path / "office" / "data_03-58-25", frames=3, mirrored=mirrored)
     data = WatchNPatch(tmp_path)
     assert len(data) == 3
     sample = data[1]
@@ -55,15 +69,17 @@ def test_watch_n_patch_frames_and_kinect_skeletons(tmp_path):
     assert sample.depth[5, 5] == pytest.approx(2.001)
     assert np.isnan(sample.depth[0, 0])
     (person,) = sample.people
-    _, uv, xyz = truth[1]
+    _, uv, _ = truth[1]
     assert person.track_id == 3
-    np.testing.assert_allclose(person.uv, uv[:21])
+    np.testing.assert_allclose(person.uv, uv[:21], rtol=1e-6)
     assert person.visibility[5] == coco.OCCLUDED and person.visibility[9] == coco.UNLABELLED
     assert person.visibility[0] == coco.VISIBLE
-    # Kinect camera space (x left, y up) becomes the optical frame (x right, y down).
-    np.testing.assert_allclose(person.xyz, xyz[:21] * [-1, -1, 1], rtol=1e-6)
+    # The 3D joints, in the optical frame, project onto the depth pixels the SDK recorded.
+    projected = project(person.xyz.astype(np.float64), KINECT_V2)
+    np.testing.assert_allclose(projected, person.uv, atol=1e-3)
+    assert bool(np.all(person.xyz[:, 0] > 0)) == mirrored  # sensor's left: right if mirrored
     ground_truth = metrics.load_ground_truth(data.coco())
-    assert len(ground_truth.image_ids) == 3 and len(ground_truth.people) == 3
+    assert len(ground_truth["images"]) == 3 and len(ground_truth["annotations"]) == 3
     assert isinstance(open_dataset(f"watch-n-patch:{tmp_path}"), WatchNPatch)
 
 

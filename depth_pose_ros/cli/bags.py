@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from depth_pose_ros.inference.pipeline import Pipeline
+    from depth_pose_ros.ros.bag import BagTopics
 
 
-def _pipeline(args: argparse.Namespace):
+def _pipeline(args: argparse.Namespace) -> Pipeline:
     """The node's processing with its default settings, for offline use."""
     from depth_pose_ros.inference.estimator import PoseEstimator
     from depth_pose_ros.inference.pipeline import Pipeline
@@ -15,12 +20,12 @@ def _pipeline(args: argparse.Namespace):
     camera = [args.fx, args.fy, args.cx, args.cy]
     if any(v is not None for v in camera) and not all(v is not None for v in camera):
         raise ValueError("give all of --fx --fy --cx --cy, or none")
-    fallback = tuple(camera) if camera[0] is not None else None
-    estimator = PoseEstimator(args.weights, args.backend)
+    fallback = (args.fx, args.fy, args.cx, args.cy) if args.fx is not None else None
+    estimator = PoseEstimator(args.weights, args.backend, people=args.people)
     return Pipeline(estimator, Tracker(), fallback, args.camera_info_topic)
 
 
-def _topics(args: argparse.Namespace):
+def _topics(args: argparse.Namespace) -> BagTopics:
     from depth_pose_ros.ros.bag import BagTopics
 
     return BagTopics(args.depth_topic, args.camera_info_topic, args.ground_truth_topic)
@@ -87,7 +92,10 @@ def _regress(args: argparse.Namespace) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bag", help="rosbag2 directory, .mcap or .db3 file")
-    parser.add_argument("--weights", default="lite", help="shipped name or .pt file")
+    parser.add_argument("--weights", default="lite", help="pose weights: shipped name or .pt")
+    parser.add_argument(
+        "--people", default="people", help="person-stage weights: shipped name or .pt"
+    )
     parser.add_argument(
         "--backend", default="auto", help="auto, tensorrt, torch-cuda, onnxruntime or torch"
     )

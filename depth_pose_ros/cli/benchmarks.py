@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-def machine() -> dict[str, object]:
+def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
@@ -30,11 +30,11 @@ def machine() -> dict[str, object]:
     }
 
 
-def synth_speed(frames: int) -> dict[str, object]:
+def synth_speed(frames: int) -> dict[str, Any]:
     """Frames per second of the synthetic generator (512x424), generating only and writing a
     data set (generation + PNG) with one worker and with every core."""
     from depth_pose_ros.data.synthetic.dataset import write_dataset
-    from depth_pose_ros.data.synthetic.generator import generate_frame
+    from depth_pose_ros.data.synthetic.scenarios import generate_frame
 
     generate_frame("train", 0, 0)  # imports and caches warmed up
     start = time.perf_counter()
@@ -51,7 +51,7 @@ def synth_speed(frames: int) -> dict[str, object]:
     cores = os.cpu_count() or 1
     one_worker = writing(1)
     all_workers = writing(cores)
-    figures = {
+    figures: dict[str, Any] = {
         "benchmark": "synth",
         "frames": frames,
         "resolution": [512, 424],
@@ -71,7 +71,7 @@ def synth_speed(frames: int) -> dict[str, object]:
     return figures
 
 
-def _throughput(run, batch: np.ndarray, minimum_seconds: float = 2.0) -> float:
+def _throughput(run: Any, batch: np.ndarray, minimum_seconds: float = 2.0) -> float:
     """Calls per second of `run(batch)` after warm-up, over at least `minimum_seconds`."""
     for _ in range(3):
         run(batch)
@@ -82,12 +82,12 @@ def _throughput(run, batch: np.ndarray, minimum_seconds: float = 2.0) -> float:
     return calls / (time.perf_counter() - start)
 
 
-def _latencies_ms(estimator, frames: list) -> np.ndarray:
-    """Per-frame estimator latency over a sequence, after a few warm-up frames."""
+def _latencies_ms(run: Any, frames: list) -> np.ndarray:
+    """Per-frame latency of `run(depth, intrinsics)` over a sequence, after a warm-up."""
     latencies = []
     for i, (depth, intrinsics) in enumerate(frames):
         start = time.perf_counter()
-        estimator(depth, intrinsics)
+        run(depth, intrinsics)
         if i >= min(5, len(frames) // 4):
             latencies.append((time.perf_counter() - start) * 1000.0)
     return np.array(latencies)
@@ -98,13 +98,12 @@ def _percentiles(latencies: np.ndarray) -> dict[str, float]:
     return {"p50": round(p50, 2), "p95": round(p95, 2), "p99": round(p99, 2)}
 
 
-def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> dict[str, object]:
+def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> dict[str, Any]:
     """For every backend and model config: model-only throughput at the config's crop size and
     at a full 512x424 frame (the paper's measure), and the end-to-end estimator's latency on a
-    512x424 30 Hz sequence of one person moving in a room, as a fixed camera sees them (the
-    floor found once is reused, as in the node): every proposal estimated (the default), and
-    the single-person fast path (`max_people=1`). The paper-size config is the baseline of the
-    ratios."""
+    512x424 30 Hz sequence of one person moving in a room: everyone found estimated (the
+    default), and the single-person fast path (`max_people=1`), and the person stage on its own.
+    The paper-size config is the baseline of the ratios."""
     import torch
 
     from depth_pose_ros.data.synthetic.sequence import FPS, generate_sequence
@@ -124,7 +123,8 @@ def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> 
         info["gpu"] = torch.cuda.get_device_name()
     print(f"model speed, {info['cpu']}" + (f", {info['gpu']}" if "gpu" in info else ""))
     header = f"{'config':<8}{'backend':<18}{'crop fps':>10}{'512x424 fps':>13}"
-    print(header + f"{'e2e p50 ms':>12}{'p95':>8}{'p99':>8}{'e2e fps':>9}{'1-person p50':>14}")
+    header += f"{'e2e p50 ms':>12}{'p95':>8}{'p99':>8}{'e2e fps':>9}{'1-person p50':>14}"
+    print(header + f"{'stage p50':>11}")
     for name in configs:
         trained = name in available()
         model = load(name)[0] if trained else DepthPoseNet(CONFIGS[name]).eval()
@@ -135,12 +135,16 @@ def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> 
             frame_fps = _throughput(backend, np.zeros((1, 1, 424, 512), np.float32))
             # Untrained weights would find nobody: then every proposal goes all the way through.
             thresholds = Thresholds() if trained else Thresholds(person=0.0)
-            latencies = _latencies_ms(PoseEstimator(model, backend, thresholds), test_frames)
+            estimator = PoseEstimator(model, backend, thresholds)
+            latencies = _latencies_ms(estimator, test_frames)
             single = _latencies_ms(
                 PoseEstimator(model, backend, thresholds, max_people=1), test_frames
             )
+            stage = _latencies_ms(
+                lambda depth, _, find=estimator.proposals: find(depth), test_frames
+            )
             e2e, one_person = _percentiles(latencies), _percentiles(single)
-            row = {
+            row: dict[str, Any] = {
                 "config": name,
                 "trained_weights": trained,
                 "backend": backend.name,
@@ -152,13 +156,14 @@ def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> 
                 "e2e_fps": round(1000.0 / e2e["p50"], 1),
                 "e2e_single_person_latency_ms": one_person,
                 "e2e_single_person_fps": round(1000.0 / one_person["p50"], 1),
+                "person_stage_latency_ms": _percentiles(stage),
                 "frames": len(latencies),
             }
             rows.append(row)
             print(
                 f"{name:<8}{backend.name:<18}{crop_fps:>10.1f}{frame_fps:>13.2f}"
                 f"{e2e['p50']:>12.2f}{e2e['p95']:>8.2f}{e2e['p99']:>8.2f}{row['e2e_fps']:>9.1f}"
-                f"{one_person['p50']:>14.2f}"
+                f"{one_person['p50']:>14.2f}{row['person_stage_latency_ms']['p50']:>11.2f}"
             )
     baselines = {r["backend"]: r for r in rows if r["config"] == "paper"}
     for row in rows:
@@ -192,26 +197,21 @@ def _process_sample(pid: int) -> tuple[float, float]:
     return cpu, rss_kb / 1024.0
 
 
-def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> dict[str, object]:
+def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> dict[str, Any]:
     """Feed the running node a synthetic depth stream at `rate_hz` for `seconds`, stamped as a
     live camera would, and measure what it does: answered and dropped frames, stamp-to-receive
     latency over time, its CPU use and resident memory (sampled every second), exceptions."""
-    import signal
-    import subprocess
-    import sys
-
     from depth_pose_ros.ros import dds
 
     dds.isolate()
-    import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
 
     from depth_pose_ros.core.protocols import stamp_ns
     from depth_pose_ros.msg import SkeletonArray
     from depth_pose_ros.ros.bag import DEFAULT_TOPICS, BagReader
+    from depth_pose_ros.ros.node_process import OUTPUT_TOPIC, NodeProcess
     from depth_pose_ros.ros.player import restamped
     from depth_pose_ros.ros.recordings import write_sequence_bag
 
@@ -227,46 +227,25 @@ def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> d
         for _, messages in sorted(by_time.items())
         if len(messages) == 2
     ]
-    node = subprocess.Popen(
-        [
-            Path(sys.executable).with_name("depth-pose"),
-            "node",
-            "--ros-args",
-            "-p",
-            f"weights:={weights}",
-            "-p",
-            f"expected_rate_hz:={rate_hz}",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    rclpy.init()
-    feeder = rclpy.create_node("depth_pose_load")
-    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    images = feeder.create_publisher(Image, DEFAULT_TOPICS.depth, qos_profile_sensor_data)
-    infos = feeder.create_publisher(CameraInfo, DEFAULT_TOPICS.camera_info, reliable)
     answered: list[tuple[float, float]] = []  # (seconds since start, latency ms)
     diagnostics: list[DiagnosticArray] = []
-    start = time.monotonic()
-
-    def on_skeletons(message: SkeletonArray) -> None:
-        now = feeder.get_clock().now().nanoseconds
-        stamp = stamp_ns(message.header)
-        answered.append((time.monotonic() - start, (now - stamp) / 1e6))
-
-    feeder.create_subscription(SkeletonArray, "/depth_pose/skeletons", on_skeletons, reliable)
-    feeder.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, reliable)
-    executor = SingleThreadedExecutor()
-    executor.add_node(feeder)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
     samples: list[tuple[float, float, float]] = []  # (seconds, cpu seconds, rss MB)
     sent = 0
-    try:
-        while not feeder.count_publishers("/depth_pose/skeletons"):
-            if node.poll() is not None:
-                raise RuntimeError(f"the node exited: {node.stderr.read()[-2000:]}")
-            time.sleep(0.1)
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    arguments = ["-p", f"weights:={weights}", "-p", f"expected_rate_hz:={rate_hz}"]
+    with NodeProcess(arguments, "depth_pose_load") as node:
+        images = node.publisher(Image, DEFAULT_TOPICS.depth, qos_profile_sensor_data)
+        infos = node.publisher(CameraInfo, DEFAULT_TOPICS.camera_info, reliable)
+        clock = node.listener.get_clock()
+        start = time.monotonic()
+
+        def on_skeletons(message: SkeletonArray) -> None:
+            latency = (clock.now().nanoseconds - stamp_ns(message.header)) / 1e6
+            answered.append((time.monotonic() - start, latency))
+
+        node.subscribe(SkeletonArray, OUTPUT_TOPIC, on_skeletons, reliable)
+        node.subscribe(DiagnosticArray, "/diagnostics", diagnostics.append, reliable)
+        node.start()
         while images.get_subscription_count() == 0:
             time.sleep(0.05)
         start = time.monotonic()
@@ -274,7 +253,7 @@ def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> d
         next_sample = start
         while (elapsed := time.monotonic() - start) < seconds:
             info, depth = frames[sent % len(frames)]
-            now = feeder.get_clock().now().nanoseconds
+            now = clock.now().nanoseconds
             infos.publish(restamped(info, now)[0])
             images.publish(restamped(depth, now)[0])
             sent += 1
@@ -283,20 +262,23 @@ def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> d
                 next_sample += 1.0
             time.sleep(max(0.0, start + sent * period - time.monotonic()))
         time.sleep(1.0)
-    finally:
-        node.send_signal(signal.SIGINT)
-        try:
-            _, node_log = node.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            node.kill()
-            _, node_log = node.communicate()
-        executor.shutdown()
-        feeder.destroy_node()
-        rclpy.try_shutdown()
-    return _load_figures(seconds, rate_hz, sent, answered, samples, diagnostics, node, node_log)
+        exit_code = node.stop()
+        node_log = node.log
+    return _load_figures(
+        seconds, rate_hz, sent, answered, samples, diagnostics, exit_code, node_log
+    )
 
 
-def _load_figures(seconds, rate_hz, sent, answered, samples, diagnostics, node, node_log):
+def _load_figures(
+    seconds: float,
+    rate_hz: float,
+    sent: int,
+    answered: list[tuple[float, float]],
+    samples: list[tuple[float, float, float]],
+    diagnostics: list[Any],
+    exit_code: int,
+    node_log: str,
+) -> dict[str, Any]:
     latencies = np.array([latency for _, latency in answered])
     times = np.array([t for t, _ in answered])
     warm = max(5.0, 0.1 * seconds)  # warm-up excluded from memory growth
@@ -306,7 +288,7 @@ def _load_figures(seconds, rate_hz, sent, answered, samples, diagnostics, node, 
     last_minute = latencies[times >= max(seconds - 60.0, seconds / 2)]
     cpu = (samples[-1][1] - samples[0][1]) / max(samples[-1][0] - samples[0][0], 1e-9)
     node_values = {v.key: v.value for v in diagnostics[-1].status[0].values} if diagnostics else {}
-    figures = {
+    figures: dict[str, Any] = {
         "benchmark": "node",
         "seconds": seconds,
         "rate_hz": rate_hz,
@@ -331,7 +313,7 @@ def _load_figures(seconds, rate_hz, sent, answered, samples, diagnostics, node, 
             k: node_values.get(k)
             for k in ("latency p50 (ms)", "latency p99 (ms)", "dropped frames (total)", "backend")
         },
-        "node_exit_code": node.returncode,
+        "node_exit_code": exit_code,
         "node_exceptions": node_log.count("Traceback") + node_log.count("processing failed"),
         "machine": machine(),
     }
@@ -347,5 +329,5 @@ def _load_figures(seconds, rate_hz, sent, answered, samples, diagnostics, node, 
         f"{figures['node_rss_mb']['after_warm_up']} -> {figures['node_rss_mb']['end']} MB "
         f"({figures['rss_growth_after_warm_up_percent']:+} % after warm-up)"
     )
-    print(f"  node exit code {node.returncode}, exceptions {figures['node_exceptions']}")
+    print(f"  node exit code {exit_code}, exceptions {figures['node_exceptions']}")
     return figures

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from depth_pose_ros.core import schema
 from depth_pose_ros.data import SPEC_HELP
+from depth_pose_ros.data.synthetic.scenarios import SCENARIOS
 
 
 def _info(_: argparse.Namespace) -> int:
@@ -54,12 +55,26 @@ def _synth(args: argparse.Namespace) -> int:
         from depth_pose_ros.data.synthetic.dataset import write_dataset
 
         frames = args.frames or 1000
-        write_dataset(args.out, args.split, args.seed, frames, args.people, args.workers)
-        print(f"wrote {frames} frames of split {args.split!r} (seed {args.seed}) to {args.out}")
+        write_dataset(
+            args.out,
+            args.split,
+            args.seed,
+            frames,
+            args.people,
+            args.workers,
+            scenarios=args.scenario,
+        )
+        families = ", ".join(args.scenario) if args.scenario else "the mix of every family"
+        print(
+            f"wrote {frames} frames of split {args.split!r} (seed {args.seed}; {families}) "
+            f"to {args.out}"
+        )
     else:
         from depth_pose_ros.data.synthetic.preview import write_preview
 
-        write_preview(args.preview, args.split, args.seed, args.frames or 12, args.people)
+        write_preview(
+            args.preview, args.split, args.seed, args.frames or 12, args.people, args.scenario
+        )
         print(f"wrote {args.preview}")
     return 0
 
@@ -75,7 +90,7 @@ def _eval(args: argparse.Namespace) -> int:
         from depth_pose_ros.evaluation import runner as evaluation
         from depth_pose_ros.inference.estimator import PoseEstimator
 
-        estimator = PoseEstimator(args.weights, args.backend)
+        estimator = PoseEstimator(args.weights, args.backend, people=args.people)
         result = evaluation.run(estimator, open_dataset(args.data), args.person_boxes, args.limit)
         print(
             f"{args.data}: weights {args.weights}, backend {estimator.backend.name}, "
@@ -88,6 +103,9 @@ def _eval(args: argparse.Namespace) -> int:
                 f"\nframes with 2+ people ({multi.frames}): mAP {multi.mAP:.3f}  "
                 f"AP50 {multi.AP50:.3f}  AP75 {multi.AP75:.3f}"
             )
+        if result.families:
+            print("\nper scenario family (recall and false skeletons at OKS 0.5):")
+            print(evaluation.family_table(result))
         figures = evaluation.summary(result) | {
             "data": args.data,
             "weights": args.weights,
@@ -133,7 +151,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     synth.add_argument(
         "--split", choices=["train", "val", "test"], default="train", help="disjoint streams"
     )
-    synth.add_argument("--people", type=int, help="people per frame (default: 1-4 at random)")
+    synth.add_argument(
+        "--people", type=int, help="people per frame (default: as the scenario family has it)"
+    )
+    synth.add_argument(
+        "--scenario",
+        nargs="+",
+        choices=[*SCENARIOS, "room", "v1"],
+        help="scenario families; frames cycle through them (default: a mix of all; v1: the "
+        "first generator, hand-written poses)",
+    )
     synth.add_argument("--workers", type=int, help="processes (default: all cores)")
     synth.add_argument("--sequence", action="store_true", help="continuous 30 Hz motion")
     synth.add_argument("--seconds", type=float, default=10.0, help="sequence length")
@@ -148,7 +175,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("--gt", help="COCO keypoint ground truth JSON")
     evaluate.add_argument("--pred", help="COCO keypoint results JSON")
-    evaluate.add_argument("--weights", help="shipped weights name (lite) or .pt file")
+    evaluate.add_argument("--weights", help="pose weights: shipped name (lite) or .pt file")
+    evaluate.add_argument(
+        "--people", default="people", help="person-stage weights: shipped name or .pt file"
+    )
     evaluate.add_argument("--data", help=SPEC_HELP)
     evaluate.add_argument("--backend", default="auto", help="auto, onnxruntime, torch, ...")
     evaluate.add_argument(

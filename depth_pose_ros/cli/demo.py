@@ -12,10 +12,7 @@ DDS stays on this machine (dds.isolate) for every process involved.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -28,9 +25,7 @@ SETTLE_S = 2.0  # after the last frame, time for the last outputs to arrive
 def run(out: str | Path, seed: int = 7, seconds: float = 10.0, people: int = 3) -> int:
     """Run the demo into `out`; returns a process exit code."""
     dds.isolate()
-    import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from depth_pose_ros.core.protocols import stamp_ns
@@ -39,6 +34,7 @@ def run(out: str | Path, seed: int = 7, seconds: float = 10.0, people: int = 3) 
     from depth_pose_ros.msg import SkeletonArray
     from depth_pose_ros.ros import bag_eval, messages
     from depth_pose_ros.ros.bag import DEFAULT_TOPICS, BagReader
+    from depth_pose_ros.ros.node_process import OUTPUT_TOPIC, NodeProcess
     from depth_pose_ros.ros.player import play
     from depth_pose_ros.ros.recordings import write_sequence_bag
 
@@ -52,36 +48,26 @@ def run(out: str | Path, seed: int = 7, seconds: float = 10.0, people: int = 3) 
         print(f"1/4 using {bag}")
 
     print("2/4 starting the depth_pose node")
-    node_process = subprocess.Popen(
-        [Path(sys.executable).with_name("depth-pose"), "node", "--ros-args", "--log-level", "warn"]
-    )
-    rclpy.init()
-    listener = rclpy.create_node("depth_pose_demo")
     received: list[SkeletonArray] = []
     health: list[DiagnosticArray] = []
     reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-    listener.create_subscription(SkeletonArray, "/depth_pose/skeletons", received.append, reliable)
-    listener.create_subscription(DiagnosticArray, "/diagnostics", health.append, reliable)
-    executor = SingleThreadedExecutor()
-    executor.add_node(listener)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    try:
-        deadline = time.monotonic() + NODE_START_TIMEOUT_S
-        while not listener.count_publishers("/depth_pose/skeletons"):
-            if node_process.poll() is not None or time.monotonic() > deadline:
-                print("the node did not start", file=sys.stderr)
-                return 1
-            time.sleep(0.1)
+    with NodeProcess() as node:
+        node.subscribe(SkeletonArray, OUTPUT_TOPIC, received.append, reliable)
+        node.subscribe(DiagnosticArray, "/diagnostics", health.append, reliable)
+        try:
+            node.start(NODE_START_TIMEOUT_S)
+        except RuntimeError as error:
+            print(f"depth-pose demo: error: {error}", file=sys.stderr)
+            return 1
         print(f"3/4 playing the bag into the node ({seconds:g} s, real time)")
-        played = play(bag, topics=[DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info], restamp=True)
+        played = play(
+            bag,
+            topics=[DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info],
+            restamp=True,
+            context=node.context,
+        )
         time.sleep(SETTLE_S)
-    finally:
-        node_process.send_signal(signal.SIGINT)
-        node_exit = node_process.wait(timeout=30)
-        executor.shutdown()
-        listener.destroy_node()
-        rclpy.try_shutdown()
+        node_exit = node.stop()
 
     print("4/4 evaluating the recorded skeletons against the ground truth")
     original = {new: recorded for recorded, new in played.stamps.items()}
@@ -91,10 +77,10 @@ def run(out: str | Path, seed: int = 7, seconds: float = 10.0, people: int = 3) 
             run_result.stamps.append(frame.stamp_ns)
             run_result.truth[frame.stamp_ns] = frame.skeletons
         every = max(1, len(run_result.stamps) // bag_eval.KEPT_FRAMES)
-        for i, frame in enumerate(reader.depth_frames(DEFAULT_TOPICS.depth)):
-            run_result.frame_id = frame.frame_id
+        for i, depth_frame in enumerate(reader.depth_frames(DEFAULT_TOPICS.depth)):
+            run_result.frame_id = depth_frame.frame_id
             if i % every == 0:
-                run_result.kept_depth[frame.stamp_ns] = frame.depth[::2, ::2]
+                run_result.kept_depth[depth_frame.stamp_ns] = depth_frame.depth[::2, ::2]
     for array in received:
         stamp = original.get(stamp_ns(array.header))
         if stamp is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,14 +13,39 @@ from depth_pose_ros.data import SPEC_HELP
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Train or fine-tune DepthPoseNet; resumes from --out/last.pt when it exists."""
+    """Train or fine-tune DepthPoseNet, or train the person stage; resumes from --out/last.pt
+    when it exists."""
     from depth_pose_ros.data import open_dataset
+
+    data = open_dataset(args.data)
+    val = open_dataset(args.val) if args.val else None
+    if args.stage == "people":
+        from depth_pose_ros.model.people import PeopleConfig
+        from depth_pose_ros.training.people import PeopleSettings, train_people
+
+        people = PeopleSettings(
+            config=PeopleConfig(),
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            workers=args.workers,
+        )
+        rows = train_people(data, args.out, people, val=val)
+    else:
+        rows = _train_pose(args, data, val)
+    last = rows[-1] if rows else {}
+    print(f"trained {args.out}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
+    return 0
+
+
+def _train_pose(args: argparse.Namespace, data: object, val: object) -> list[dict[str, float]]:
     from depth_pose_ros.model.network import CONFIGS
     from depth_pose_ros.training.trainer import TrainSettings, train
 
     if args.config not in CONFIGS:
         raise ValueError(f"config {args.config!r} is not one of {', '.join(CONFIGS)}")
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if args.attention:
         changes["attention"] = True
     if args.batch_norm is not None:
@@ -38,13 +64,9 @@ def _train(args: argparse.Namespace) -> int:
         init=args.init,
         val_people=args.val_people,
         label_noise=args.label_noise,
+        people=args.people,
     )
-    data = open_dataset(args.data)
-    val = open_dataset(args.val) if args.val else None
-    rows = train(data, args.out, settings, val=val)
-    last = rows[-1] if rows else {}
-    print(f"trained {args.out}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
-    return 0
+    return train(data, args.out, settings, val=val)  # type: ignore[arg-type]
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -71,21 +93,16 @@ def _export(args: argparse.Namespace) -> int:
         raise ValueError("TensorRT engines need the tensorrt Python package and a CUDA GPU")
     import shutil
 
-    from depth_pose_ros.inference.tensorrt import (
-        Calibration,
-        EngineCache,
-        TensorRTBuilder,
-        default_cache_directory,
-    )
+    from depth_pose_ros.evaluation.calibration import estimator_crops
+    from depth_pose_ros.inference.precision import ModelCache
+    from depth_pose_ros.inference.tensorrt import EngineCache, TensorRTBuilder
 
     calibration = None
     if args.precision == "int8":
-        calibration = Calibration(
-            _calibration_batches(args.calibration, args.weights),
-            default_cache_directory() / f"calibration-{args.weights}-{args.calibration}.cache",
-        )
+        calibration = estimator_crops(args.calibration, args.weights, args.people)
+    model_onnx = ModelCache().get(onnx, args.precision, calibration)
     cache = EngineCache(TensorRTBuilder())
-    _, spec = cache.get(onnx, args.precision, model.config.input_size, calibration)
+    _, spec = cache.get(model_onnx, args.precision, model.config.input_size)
     path = cache.engine_path(spec)
     if args.out:
         shutil.copyfile(path, args.out)
@@ -94,27 +111,6 @@ def _export(args: argparse.Namespace) -> int:
         f"{args.out or path}"
     )
     return 0
-
-
-def _calibration_batches(spec: str, weights: str, batches: int = 32):
-    """Batches of person crops, exactly as the estimator makes them, for INT8 calibration."""
-    from depth_pose_ros.data import open_dataset
-    from depth_pose_ros.inference.estimator import PoseEstimator
-    from depth_pose_ros.inference.tensorrt import MAX_BATCH
-
-    data = open_dataset(spec)
-    estimator = PoseEstimator(weights, "torch")
-    pending = np.zeros((0, 1, *estimator.config.input_size), np.float32)
-    for index in range(len(data)):
-        sample = data[index]
-        estimator.reset()
-        pending = np.concatenate([pending, estimator.crops(sample.depth, sample.intrinsics)])
-        while len(pending) >= MAX_BATCH:
-            yield pending[:MAX_BATCH]
-            pending = pending[MAX_BATCH:]
-            batches -= 1
-            if batches == 0:
-                return
 
 
 def _estimate(args: argparse.Namespace) -> int:
@@ -140,7 +136,9 @@ def _estimate(args: argparse.Namespace) -> int:
     )
     height, width = depth.shape
     intrinsics = CameraIntrinsics(width, height, fx, fy, cx, cy)
-    estimator = PoseEstimator(args.weights, args.backend, max_people=args.max_people)
+    estimator = PoseEstimator(
+        args.weights, args.backend, max_people=args.max_people, people=args.people
+    )
     skeletons = estimator(depth, intrinsics)
     people = []
     print(f"{path}: {len(skeletons)} people (weights {args.weights}, {estimator.backend.name})")
@@ -222,6 +220,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(checkpoint, resumed automatically), OUT/best.pt (best validation mAP), OUT/log.csv, "
         "OUT/log.json and OUT/curves.png. Under torchrun, trains on every process.",
     )
+    training.add_argument(
+        "--stage",
+        choices=["pose", "people"],
+        default="pose",
+        help="the pose network (default) or the person stage (data with person masks)",
+    )
     training.add_argument("--data", required=True, help=SPEC_HELP)
     training.add_argument("--val", help="validation data (same forms as --data)")
     training.add_argument("--out", required=True, help="run directory")
@@ -246,6 +250,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     training.add_argument("--init", help="weights to start from (name or .pt)")
     training.add_argument("--val-people", type=int, default=400, help="people validated")
     training.add_argument(
+        "--people", help="person-stage weights: also validate the whole estimator (pose stage)"
+    )
+    training.add_argument(
         "--label-noise",
         type=float,
         default=0.0,
@@ -260,6 +267,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--precision", choices=["fp32", "fp16", "int8"], default="fp16", help="TensorRT only"
     )
     export.add_argument("--calibration", default="synthetic:val", help="INT8 frames: " + SPEC_HELP)
+    export.add_argument("--people", default="people", help="person stage choosing INT8 crops")
     export.add_argument("--out", help="output file (ONNX default: WEIGHTS.onnx)")
     export.set_defaults(handler=_export)
 
@@ -273,7 +281,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     estimate.add_argument("--fy", type=float, help="focal length y (px)")
     estimate.add_argument("--cx", type=float, help="principal point x (px)")
     estimate.add_argument("--cy", type=float, help="principal point y (px)")
-    estimate.add_argument("--weights", default="lite", help="shipped name or .pt file")
+    estimate.add_argument("--weights", default="lite", help="pose weights: name or .pt file")
+    estimate.add_argument("--people", default="people", help="person-stage weights")
     estimate.add_argument(
         "--backend", default="auto", help="auto, tensorrt, torch-cuda, onnxruntime or torch"
     )

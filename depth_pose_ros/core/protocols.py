@@ -7,7 +7,7 @@ take either without importing ROS.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 NANOSECONDS_PER_SECOND = 1_000_000_000
 
@@ -37,7 +37,7 @@ class ImageLike(Protocol):
     encoding: str
     is_bigendian: int
     step: int
-    data: object  # bytes, array.array('B') or a uint8 numpy array
+    data: Any  # bytes, array.array('B') or a uint8 numpy array (anything with a buffer)
 
 
 class StampedImageLike(ImageLike, Protocol):

@@ -8,7 +8,7 @@ from pathlib import Path
 from depth_pose_ros.data.sample import Dataset
 
 SPEC_HELP = (
-    "synthetic:test | synthetic:val | DIR (written by depth-pose synth --out) | "
+    "synthetic:test | synthetic:val | synthetic:hard | DIR (written by depth-pose synth --out) | "
     "watch-n-patch:ROOT | watch-r-patch:ANNOTATIONS.json@ROOT"
 )
 

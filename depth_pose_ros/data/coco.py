@@ -8,6 +8,8 @@ a person's labelled keypoints, and `bbox` is that box. Extensions other tools ig
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from depth_pose_ros.core import schema
@@ -18,7 +20,7 @@ UNLABELLED, OCCLUDED, VISIBLE = 0, 1, 2
 # nor a detection of them as a false positive.
 MIN_VISIBLE_JOINTS = 4
 
-CATEGORY: dict[str, object] = {
+CATEGORY: dict[str, Any] = {
     "id": 1,
     "name": "person",
     "supercategory": "person",
@@ -53,13 +55,13 @@ def annotation(
     visibility: np.ndarray,
     xyz: np.ndarray | None = None,
     track_id: int | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """A ground-truth person; unlabelled joints get x = y = 0 as COCO requires."""
     visibility = np.asarray(visibility, dtype=np.int64)
     uv = np.where((visibility > 0)[:, None], np.nan_to_num(np.asarray(uv, np.float64)), 0.0)
     uv = uv.round(3)  # as written, so the area below is that of the stored keypoints
     box = keypoint_box(uv, visibility)
-    record: dict[str, object] = {
+    record: dict[str, Any] = {
         "id": ann_id,
         "image_id": image_id,
         "category_id": 1,
@@ -82,9 +84,9 @@ def result(
     confidence: np.ndarray,
     score: float,
     xyz: np.ndarray | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """An estimated person as a COCO keypoint result (NaN pixels written as 0)."""
-    record: dict[str, object] = {
+    record: dict[str, Any] = {
         "image_id": image_id,
         "category_id": 1,
         "keypoints": _triples(np.nan_to_num(np.asarray(uv, np.float64)), confidence),
@@ -98,10 +100,10 @@ def result(
 
 
 def document(
-    images: list[dict[str, object]],
-    annotations: list[dict[str, object]],
-    info: dict[str, object] | None = None,
-) -> dict[str, object]:
+    images: list[dict[str, Any]],
+    annotations: list[dict[str, Any]],
+    info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A COCO keypoint ground-truth file."""
     return {
         "info": info or {},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class Sample:
     depth: np.ndarray  # (H, W) float32 metres, NaN invalid
     intrinsics: CameraIntrinsics
     people: list[PersonAnnotation]
-    mask: np.ndarray | None = None  # (H, W) uint8 person index + 1, where known
+    mask: np.ndarray | None = None  # (H, W) uint8 person index + 1 (255: objects), where known
 
 
 def person_region(sample: Sample, index: int, margin: float) -> PersonRegion | None:
@@ -81,17 +81,18 @@ class Dataset(Protocol):
 
     def __getitem__(self, index: int) -> Sample: ...
 
-    def coco(self) -> dict[str, object]: ...
+    def coco(self) -> dict[str, Any]: ...
 
 
 def coco_document(
     image_ids: Sequence[int],
     sizes: Sequence[tuple[int, int]],
     people: Sequence[list[PersonAnnotation]],
-    info: dict[str, object] | None = None,
-) -> dict[str, object]:
+    info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A COCO ground-truth document for frames given by id, (width, height) and people."""
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, (width, height), persons in zip(image_ids, sizes, people, strict=True):
         images.append({"id": image_id, "width": width, "height": height})
         for person in persons:

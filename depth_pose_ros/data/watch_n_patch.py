@@ -7,7 +7,10 @@ Watch-n-Patch, per sequence directory (e.g. `office/data_03-58-25/`):
                          (0 not tracked, 1 inferred, 2 tracked), `camera` (x, y, z in metres,
                          Kinect camera space) and `depth` (u, v in depth-image pixels)
 Rows of `body` follow the sorted depth file names. Kinect camera space has x to the sensor's
-left and y up; we turn it into the optical frame (x right, y down).
+left and y up, and the SDK's depth images are mirrored left-right, so a point to the sensor's
+left shows at a larger column: in the optical frame of those images (x right, y down) a joint is
+(X, -Y, Z). The loader checks this on the data: of the two signs of x, the one whose projected
+3D joints land on the recorded depth pixels is used (`camera_x_sign`).
 
 Watch-R-Patch: a JSON object {depth frame path: {joint index: [u, v]}} with (-1, -1) for a
 joint the annotators marked missing; paths are matched by their last three components
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.io
@@ -30,7 +34,7 @@ from depth_pose_ros.data.sample import PersonAnnotation, Sample, coco_document
 
 # Kinect TrackingState -> visibility flag
 _VISIBILITY = {0: coco.UNLABELLED, 1: coco.OCCLUDED, 2: coco.VISIBLE}
-_KINECT_TO_OPTICAL = np.array([-1.0, -1.0, 1.0])
+MIRRORED = 1.0  # x of the optical frame of mirrored depth images is Kinect camera space's X
 
 
 def read_depth_mat(path: str | Path) -> np.ndarray:
@@ -48,14 +52,17 @@ def read_depth_mat(path: str | Path) -> np.ndarray:
     return metres
 
 
-def _field(struct: object, name: str) -> object:
+def _field(struct: object, name: str) -> Any:
     if isinstance(struct, dict):
         return struct[name]
     return getattr(struct, name)
 
 
-def read_bodies(path: str | Path) -> list[list[PersonAnnotation]]:
-    """The tracked bodies of every frame of a body.mat, as our 21-joint annotations."""
+def read_bodies(
+    path: str | Path, intrinsics: CameraIntrinsics = KINECT_V2
+) -> list[list[PersonAnnotation]]:
+    """The tracked bodies of every frame of a body.mat, as our 21-joint annotations, with 3D in
+    the optical frame of the depth images (x sign checked by `camera_x_sign`)."""
     try:
         body = scipy.io.loadmat(str(path), simplify_cells=True)["body"]
     except (OSError, ValueError, KeyError) as error:
@@ -63,7 +70,7 @@ def read_bodies(path: str | Path) -> list[list[PersonAnnotation]]:
     frames = np.asarray(body, dtype=object)
     if frames.ndim == 1:
         frames = frames[:, None]
-    bodies = []
+    read: list[list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = []
     for slots in frames:
         people = []
         for slot, entry in enumerate(slots):
@@ -75,17 +82,52 @@ def read_bodies(path: str | Path) -> list[list[PersonAnnotation]]:
             state = np.array([int(_field(j, "trackingState")) for j in joints])
             uv = np.array([np.ravel(_field(j, "depth"))[:2] for j in joints], dtype=np.float32)
             xyz = np.array([np.ravel(_field(j, "camera"))[:3] for j in joints], dtype=np.float32)
-            visibility = np.vectorize(_VISIBILITY.get)(state).astype(np.uint8)
-            people.append(
-                PersonAnnotation(
-                    uv=schema.from_kinect25(uv),
-                    visibility=schema.from_kinect25(visibility),
-                    xyz=schema.from_kinect25(xyz * _KINECT_TO_OPTICAL),
-                    track_id=slot + 1,
-                )
+            people.append((slot, state, uv, xyz))
+        read.append(people)
+    sign = camera_x_sign(
+        [(uv[s == 2], xyz[s == 2]) for people in read for _, s, uv, xyz in people], intrinsics
+    )
+    to_optical = np.array([sign, -1.0, 1.0], dtype=np.float32)
+    return [
+        [
+            PersonAnnotation(
+                uv=schema.from_kinect25(uv),
+                visibility=schema.from_kinect25(
+                    np.vectorize(_VISIBILITY.get)(state).astype(np.uint8)
+                ),
+                xyz=schema.from_kinect25(xyz * to_optical),
+                track_id=slot + 1,
             )
-        bodies.append(people)
-    return bodies
+            for slot, state, uv, xyz in people
+        ]
+        for people in read
+    ]
+
+
+def camera_x_sign(
+    tracked: list[tuple[np.ndarray, np.ndarray]], intrinsics: CameraIntrinsics = KINECT_V2
+) -> float:
+    """+1 or -1: the sign of Kinect camera space's X in the depth images' optical frame, the
+    one whose projections of tracked 3D joints land nearer their recorded depth pixels (the
+    images are mirrored, +1, unless the data says otherwise)."""
+    errors = {}
+    for sign in (MIRRORED, -MIRRORED):
+        distances = [
+            np.linalg.norm(
+                np.column_stack(
+                    [
+                        intrinsics.cx + intrinsics.fx * sign * xyz[:, 0] / xyz[:, 2],
+                        intrinsics.cy - intrinsics.fy * xyz[:, 1] / xyz[:, 2],
+                    ]
+                )
+                - uv,
+                axis=1,
+            )
+            for uv, xyz in tracked
+            if len(uv) and np.all(xyz[:, 2] > 0)
+        ]
+        errors[sign] = float(np.median(np.concatenate(distances))) if distances else 0.0
+    return MIRRORED if errors[MIRRORED] <= errors[-MIRRORED] else -MIRRORED
 
 
 class WatchNPatch:
@@ -107,7 +149,7 @@ class WatchNPatch:
         self.frames: list[tuple[Path, list[PersonAnnotation]]] = []
         for sequence in found:
             depth_files = sorted((sequence / "depth").glob("*.mat"))
-            bodies = read_bodies(sequence / "body.mat")
+            bodies = read_bodies(sequence / "body.mat", intrinsics)
             if len(bodies) != len(depth_files):
                 raise ValueError(
                     f"{sequence}: body.mat has {len(bodies)} frames but depth/ has "
@@ -122,7 +164,7 @@ class WatchNPatch:
         path, people = self.frames[index]
         return Sample(index + 1, read_depth_mat(path), self.intrinsics, people)
 
-    def coco(self) -> dict[str, object]:
+    def coco(self) -> dict[str, Any]:
         size = (self.intrinsics.width, self.intrinsics.height)
         return coco_document(
             [i + 1 for i in range(len(self))],
@@ -172,7 +214,7 @@ class WatchRPatch:
         path, person = self.frames[index]
         return Sample(index + 1, read_depth_mat(path), self.intrinsics, [person])
 
-    def coco(self) -> dict[str, object]:
+    def coco(self) -> dict[str, Any]:
         size = (self.intrinsics.width, self.intrinsics.height)
         return coco_document(
             [i + 1 for i in range(len(self))],

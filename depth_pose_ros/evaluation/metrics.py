@@ -1,63 +1,49 @@
-"""The paper's keypoint metric (section 5.1): COCO OKS average precision, plus PCK and 3D error.
+"""The paper's keypoint metric (section 5.1), computed by pycocotools, plus what it lacks.
 
-OKS between a detection and a ground-truth person is
-    sum_i [v_i > 0] exp(-d_i^2 / (2 s^2 k_i^2)) / sum_i [v_i > 0],  k_i = 2 sigma_i,
-with s^2 the ground truth's `area` (the area of the box around its labelled keypoints in our
-data sets). AP is averaged over OKS thresholds 0.50:0.05:0.95 and 101 recall points exactly as
-pycocotools' COCOeval does (a test compares them); per-joint AP (the paper's Table 3) is the same
-computation with OKS restricted to one joint. Inputs are COCO keypoint JSON structures.
+COCO OKS average precision is pycocotools' `COCOeval` with our OKS sigmas (it uses k_i =
+2 sigma_i, as the paper does): AP over OKS 0.50:0.05:0.95 and 101 recall points, mAP, AP50,
+AP75. Ground truth `area` (the OKS scale s^2) is the area of the box around a person's labelled
+keypoints in our data sets. Added here, from pycocotools' own matches at OKS 0.5:
+- per-joint AP (the paper's Table 3): COCOeval on that joint alone;
+- PCK@0.1: a joint is right within 10 % of the longer side of the person's keypoint box,
+  missed people count as wrong;
+- MPJPE: mean 3D joint error (mm) of matched people, where both sides have `keypoints_3d`;
+- people recall (people matched at OKS 0.5) and false skeletons (detections matching nobody).
+Inputs are COCO keypoint JSON: a ground-truth document and a results list.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from depth_pose_ros.core import schema
 
 OKS_THRESHOLDS = np.linspace(0.5, 0.95, 10)
-RECALL_POINTS = np.linspace(0.0, 1.0, 101)
-MAX_DETECTIONS = 20  # per image, as COCO keypoint evaluation
 PCK_FRACTION = 0.1  # a joint is correct within this fraction of the person's longer box side
-_EPS = np.spacing(1)
+
+Document = dict[str, Any]
+Results = list[dict[str, Any]]
 
 
 @dataclass
-class GroundTruth:
-    """One annotated person (a COCO keypoint annotation)."""
+class ImageFigures:
+    """One image at OKS 0.5: people to find, people found, detections matching nobody, and
+    the mean 3D error (mm) of the people found (None without 3D)."""
 
-    id: int
-    image_id: int
-    keypoints: np.ndarray  # (K, 3): x, y, v (v > 0: labelled)
-    area: float
-    bbox: np.ndarray  # (4,): x, y, w, h
-    num_keypoints: int
-    iscrowd: bool = False
-    keypoints_3d: np.ndarray | None = None  # (K, 3) metres, NaN unknown
-
-
-@dataclass
-class Detection:
-    """One estimated person (a COCO keypoint result)."""
-
-    image_id: int
-    keypoints: np.ndarray  # (K, 3): x, y, per-joint score (unused by OKS)
-    score: float
-    keypoints_3d: np.ndarray | None = None
-
-
-@dataclass
-class KeypointDataset:
-    """Ground truth of a COCO keypoint file: its image ids and annotated people."""
-
-    image_ids: list[int]
-    people: list[GroundTruth]
-    joint_names: tuple[str, ...] = schema.JOINT_NAMES
+    people: int
+    found: int
+    false: int
+    error_3d_mm: float | None
 
 
 @dataclass
@@ -71,7 +57,7 @@ class Report:
     frames: int
     people: int
     detections: int
-    extra: dict[str, float] = field(default_factory=dict)
+    by_image: dict[int, ImageFigures] = field(default_factory=dict)
 
     @property
     def mAP(self) -> float:  # noqa: N802  (the paper's name)
@@ -85,7 +71,18 @@ class Report:
     def AP75(self) -> float:  # noqa: N802
         return float(self.ap_per_threshold[5])
 
-    def to_dict(self) -> dict[str, object]:
+    @property
+    def recall(self) -> float:
+        """Share of the people to find that were matched at OKS 0.5 (0 when nobody is there)."""
+        found = sum(f.found for f in self.by_image.values())
+        return found / self.people if self.people else 0.0
+
+    @property
+    def false_per_frame(self) -> float:
+        """Reported skeletons matching nobody at OKS 0.5, per frame."""
+        return sum(f.false for f in self.by_image.values()) / max(self.frames, 1)
+
+    def to_dict(self) -> dict[str, Any]:
         return {
             "mAP": self.mAP,
             "AP50": self.AP50,
@@ -97,10 +94,11 @@ class Report:
             "per_joint": self.per_joint,
             f"PCK@{PCK_FRACTION}": self.pck,
             "mpjpe_mm": self.mpjpe_mm,
+            "recall": self.recall,
+            "false_per_frame": self.false_per_frame,
             "frames": self.frames,
             "people": self.people,
             "detections": self.detections,
-            **self.extra,
         }
 
     def table(self) -> str:
@@ -111,272 +109,173 @@ class Report:
             f"{'AP (OKS=0.50)':<14} {self.AP50:6.3f}",
             f"{'AP (OKS=0.75)':<14} {self.AP75:6.3f}",
             f"{'PCK@' + str(PCK_FRACTION):<14} {self.pck:6.3f}",
+            f"{'recall':<14} {self.recall:6.3f}",
+            f"{'false / frame':<14} {self.false_per_frame:6.3f}",
         ]
         if self.mpjpe_mm is not None:
             lines.append(f"{'MPJPE (mm)':<14} {self.mpjpe_mm:6.1f}")
-        lines.append("")
-        lines.append(f"{'joint':<14} {'mAP':>6}")
-        lines += [f"{name:<14} {ap:6.3f}" for name, ap in self.per_joint.items()]
+        if self.per_joint:
+            lines += ["", f"{'joint':<14} {'mAP':>6}"]
+            lines += [f"{name:<14} {ap:6.3f}" for name, ap in self.per_joint.items()]
         return "\n".join(lines)
 
 
-def _array(values: Sequence[float] | None, joints: int) -> np.ndarray | None:
-    if values is None:
-        return None
-    array = np.asarray(values, dtype=np.float64).reshape(joints, 3)
-    return array
+def load_ground_truth(source: Document | str | Path) -> Document:
+    """A COCO keypoint ground-truth document (or the path of one), checked."""
+    document = source if isinstance(source, dict) else json.loads(Path(source).read_text())
+    for key in ("images", "annotations"):
+        if not isinstance(document.get(key), list):
+            raise ValueError(f"ground truth has no {key!r} list: not a COCO keypoint file")
+    return document
 
 
-def load_ground_truth(coco: dict | str | Path) -> KeypointDataset:
-    """Read a COCO keypoint ground-truth file (or its parsed JSON)."""
-    if not isinstance(coco, dict):
-        coco = json.loads(Path(coco).read_text())
-    categories = coco.get("categories") or [{}]
-    names = tuple(categories[0].get("keypoints", schema.JOINT_NAMES))
-    joints = len(names)
-    people = []
-    for ann in coco["annotations"]:
-        keypoints = _array(ann["keypoints"], joints)
-        people.append(
-            GroundTruth(
-                id=int(ann["id"]),
-                image_id=int(ann["image_id"]),
-                keypoints=keypoints,
-                area=float(ann["area"]),
-                bbox=np.asarray(ann["bbox"], dtype=np.float64),
-                num_keypoints=int(ann.get("num_keypoints", np.count_nonzero(keypoints[:, 2]))),
-                iscrowd=bool(ann.get("iscrowd", 0)),
-                keypoints_3d=_array(ann.get("keypoints_3d"), joints),
-            )
-        )
-    return KeypointDataset(
-        image_ids=sorted({int(image["id"]) for image in coco["images"]}),
-        people=people,
-        joint_names=names,
-    )
-
-
-def load_detections(results: list | str | Path, joints: int = schema.NUM_JOINTS) -> list[Detection]:
-    """Read COCO keypoint results (a list of {image_id, keypoints, score})."""
+def load_detections(source: Results | str | Path) -> Results:
+    """COCO keypoint results (a list of {image_id, keypoints, score}, or the path of one)."""
+    results = source if isinstance(source, list) else json.loads(Path(source).read_text())
     if not isinstance(results, list):
-        results = json.loads(Path(results).read_text())
-    return [
-        Detection(
-            image_id=int(r["image_id"]),
-            keypoints=_array(r["keypoints"], joints),
-            score=float(r["score"]),
-            keypoints_3d=_array(r.get("keypoints_3d"), joints),
-        )
+        raise ValueError("results must be a list of {image_id, keypoints, score}")
+    return results
+
+
+def restricted(document: Document, image_ids: set[int]) -> Document:
+    """The ground truth of some images only."""
+    return {
+        **document,
+        "images": [image for image in document["images"] if image["id"] in image_ids],
+        "annotations": [ann for ann in document["annotations"] if ann["image_id"] in image_ids],
+    }
+
+
+def _cocoeval(ground_truth: Document, results: Results, sigmas: np.ndarray) -> COCOeval:
+    """pycocotools' keypoint evaluation, run (its progress messages silenced)."""
+    truth_document = copy.deepcopy(ground_truth)
+    truth_document.setdefault("categories", [{"id": 1, "name": "person"}])
+    known = {image["id"] for image in truth_document["images"]}
+    unknown = sorted({r["image_id"] for r in results} - known)
+    if unknown:
+        raise ValueError(f"detection for image {unknown[0]}, which has no ground truth")
+    with contextlib.redirect_stdout(io.StringIO()):
+        truth = COCO()
+        truth.dataset = truth_document
+        truth.createIndex()
+        if results:
+            found = truth.loadRes(copy.deepcopy(results))
+        else:  # pycocotools cannot load an empty results list
+            found = COCO()
+            found.dataset = {**truth_document, "annotations": []}
+            found.createIndex()
+        evaluation = COCOeval(truth, found, "keypoints")
+        evaluation.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
+        evaluation.params.imgIds = sorted(known)
+        evaluation.evaluate()
+        evaluation.accumulate()
+    return evaluation
+
+
+def _ap_per_threshold(evaluation: COCOeval) -> np.ndarray:
+    """AP at each OKS threshold (all areas, 20 detections), as COCOeval.summarize averages."""
+    precision = evaluation.eval["precision"][:, :, 0, 0, -1]  # (T, recall points)
+    ap = np.full(len(OKS_THRESHOLDS), -1.0)
+    for t in range(len(OKS_THRESHOLDS)):
+        valid = precision[t][precision[t] > -1]
+        if valid.size:
+            ap[t] = float(valid.mean())
+    return np.maximum(ap, 0.0)  # no one to find: 0
+
+
+def _single_joint(ground_truth: Document, results: Results, joint: int) -> tuple[Document, Results]:
+    """The ground truth and results with only `joint` left (the paper's per-joint AP)."""
+    annotations = []
+    for ann in ground_truth["annotations"]:
+        keypoints = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
+        one = keypoints[joint]
+        annotations.append({**ann, "keypoints": one.tolist(), "num_keypoints": int(one[2] > 0)})
+    single = [
+        {**r, "keypoints": np.asarray(r["keypoints"], np.float64).reshape(-1, 3)[joint].tolist()}
         for r in results
     ]
+    return {**ground_truth, "annotations": annotations}, single
 
 
-def oks_matrix(
-    detections: Sequence[Detection], people: Sequence[GroundTruth], sigmas: np.ndarray
-) -> np.ndarray:
-    """OKS of every detection (rows) with every ground-truth person (columns), as COCOeval."""
-    if not detections or not people:
-        return np.zeros((len(detections), len(people)))
-    variances = (2.0 * sigmas) ** 2
-    dt = np.stack([d.keypoints[:, :2] for d in detections])[:, None]  # (D, 1, K, 2)
-    gt = np.stack([p.keypoints for p in people])[None]  # (1, G, K, 3)
-    labelled = gt[..., 2] > 0  # (1, G, K)
-    has_labels = labelled.any(axis=-1)  # (1, G)
-    # People without labelled keypoints: distance to a box twice the size of theirs.
-    boxes = np.stack([p.bbox for p in people])[None]  # (1, G, 4)
-    x0 = (boxes[..., 0] - boxes[..., 2])[..., None]
-    x1 = (boxes[..., 0] + 2 * boxes[..., 2])[..., None]
-    y0 = (boxes[..., 1] - boxes[..., 3])[..., None]
-    y1 = (boxes[..., 1] + 2 * boxes[..., 3])[..., None]
-    outside_x = np.maximum(0, x0 - dt[..., 0]) + np.maximum(0, dt[..., 0] - x1)
-    outside_y = np.maximum(0, y0 - dt[..., 1]) + np.maximum(0, dt[..., 1] - y1)
-    dx = np.where(has_labels[..., None], dt[..., 0] - gt[..., 0], outside_x)
-    dy = np.where(has_labels[..., None], dt[..., 1] - gt[..., 1], outside_y)
-    areas = np.array([p.area for p in people])[None, :, None]
-    e = (dx**2 + dy**2) / variances / (areas + _EPS) / 2
-    weights = np.where(has_labels[..., None], labelled, True)
-    return (np.exp(-e) * weights).sum(-1) / weights.sum(-1)
-
-
-@dataclass
-class _ImageMatch:
-    scores: np.ndarray  # (D,) sorted descending
-    matched: np.ndarray  # (T, D) index of the matched person or -1
-    ignored: np.ndarray  # (T, D) bool
-    people_ignored: np.ndarray  # (G,) bool
-    people: list[GroundTruth]
-    detections: list[Detection]
-
-
-def _match_image(
-    people: list[GroundTruth],
-    detections: list[Detection],
-    sigmas: np.ndarray,
-    ignore: np.ndarray,
-) -> _ImageMatch:
-    """Greedy COCO matching of one image's detections at every OKS threshold."""
-    order = np.argsort([-d.score for d in detections], kind="mergesort")[:MAX_DETECTIONS]
-    detections = [detections[i] for i in order]
-    person_order = np.argsort(ignore, kind="mergesort")
-    people = [people[i] for i in person_order]
-    ignore = ignore[person_order]
-    oks = oks_matrix(detections, people, sigmas)
-    crowd = [p.iscrowd for p in people]
-    matched = np.full((len(OKS_THRESHOLDS), len(detections)), -1)
-    for t, threshold in enumerate(OKS_THRESHOLDS):
-        taken = np.zeros(len(people), dtype=bool)
-        for d in range(len(detections)):
-            best_oks, best = min(threshold, 1 - 1e-10), -1
-            for g in range(len(people)):
-                if taken[g] and not crowd[g]:
-                    continue
-                if best > -1 and not ignore[best] and ignore[g]:
-                    break
-                if oks[d, g] < best_oks:
-                    continue
-                best_oks, best = oks[d, g], g
-            if best > -1:
-                matched[t, d] = best
-                taken[best] = True
-    ignored = np.zeros(matched.shape, dtype=bool)
-    ignored[matched > -1] = ignore[matched[matched > -1]]
-    return _ImageMatch(
-        scores=np.array([d.score for d in detections]),
-        matched=matched,
-        ignored=ignored,
-        people_ignored=ignore,
-        people=people,
-        detections=detections,
-    )
-
-
-def _average_precision(matches: Iterable[_ImageMatch]) -> np.ndarray:
-    """AP at every OKS threshold from per-image matches (COCOeval.accumulate)."""
-    matches = list(matches)
-    positives = sum(int(np.count_nonzero(~m.people_ignored)) for m in matches)
-    if positives == 0:
-        return np.full(len(OKS_THRESHOLDS), -1.0)
-    scores = np.concatenate([m.scores for m in matches]) if matches else np.zeros(0)
-    order = np.argsort(-scores, kind="mergesort")
-    matched = np.concatenate([m.matched for m in matches], axis=1)[:, order] > -1
-    ignored = np.concatenate([m.ignored for m in matches], axis=1)[:, order]
-    true_positives = np.cumsum(matched & ~ignored, axis=1).astype(float)
-    false_positives = np.cumsum(~matched & ~ignored, axis=1).astype(float)
-    ap = np.zeros(len(OKS_THRESHOLDS))
-    for t in range(len(OKS_THRESHOLDS)):
-        recall = true_positives[t] / positives
-        precision = true_positives[t] / (false_positives[t] + true_positives[t] + _EPS)
-        precision = np.maximum.accumulate(precision[::-1])[::-1]  # monotone envelope
-        indices = np.searchsorted(recall, RECALL_POINTS, side="left")
-        valid = indices < len(precision)
-        sampled = np.zeros(len(RECALL_POINTS))
-        sampled[valid] = precision[indices[valid]]
-        ap[t] = sampled.mean()
-    return ap
-
-
-def _group(dataset: KeypointDataset, detections: Sequence[Detection]) -> list[tuple]:
-    people_by_image: dict[int, list[GroundTruth]] = defaultdict(list)
-    for person in dataset.people:
-        people_by_image[person.image_id].append(person)
-    detections_by_image: dict[int, list[Detection]] = defaultdict(list)
-    known = set(dataset.image_ids)
-    for detection in detections:
-        if detection.image_id not in known:
-            raise ValueError(f"detection for image {detection.image_id}, which has no ground truth")
-        detections_by_image[detection.image_id].append(detection)
-    return [
-        (people_by_image[i], detections_by_image[i])
-        for i in dataset.image_ids
-        if people_by_image[i] or detections_by_image[i]
-    ]
-
-
-def _evaluate_groups(groups: list[tuple], sigmas: np.ndarray, joint: int | None) -> list:
-    matches = []
-    for people, detections in groups:
-        if joint is None:
-            ignore = np.array([p.iscrowd or p.num_keypoints == 0 for p in people], dtype=bool)
-            view_people, view_detections, view_sigmas = people, detections, sigmas
-        else:
-            ignore = np.array([p.iscrowd or p.keypoints[joint, 2] <= 0 for p in people], bool)
-            view_people = [
-                GroundTruth(
-                    p.id, p.image_id, p.keypoints[joint : joint + 1], p.area, p.bbox, 1, p.iscrowd
-                )
-                for p in people
-            ]
-            view_detections = [
-                Detection(d.image_id, d.keypoints[joint : joint + 1], d.score) for d in detections
-            ]
-            view_sigmas = sigmas[joint : joint + 1]
-        matches.append(_match_image(view_people, view_detections, view_sigmas, ignore))
-    return matches
-
-
-def _pck_and_mpjpe(matches: list[_ImageMatch]) -> tuple[float, float | None]:
-    """PCK and 3D error over people matched at OKS 0.50 (missed people count as wrong)."""
+def _matched_figures(evaluation: COCOeval) -> tuple[float, float | None, dict[int, ImageFigures]]:
+    """PCK, MPJPE and per-image figures from COCOeval's matches at OKS 0.5."""
+    truth, found = evaluation.cocoGt, evaluation.cocoDt
     correct = labelled = 0
-    errors: list[np.ndarray] = []
-    for match in matches:
-        partner = {int(g): d for d, g in enumerate(match.matched[0]) if g > -1}
-        for g, person in enumerate(match.people):
-            if match.people_ignored[g]:
+    all_errors: list[np.ndarray] = []
+    by_image: dict[int, ImageFigures] = {}
+    images = len(evaluation.params.imgIds)
+    for record in evaluation.evalImgs[:images]:  # category 1, area "all": the first block
+        if record is None:
+            continue
+        ignored = np.asarray(record["gtIgnore"], dtype=bool)
+        partner = np.asarray(record["gtMatches"])[0] if len(ignored) else np.zeros(0)
+        dt_matches = np.asarray(record["dtMatches"])[0] if record["dtIds"] else np.zeros(0)
+        dt_ignored = np.asarray(record["dtIgnore"])[0] if record["dtIds"] else np.zeros(0, bool)
+        image_errors = []
+        found_people = 0
+        for g, gt_id in enumerate(record["gtIds"]):
+            if ignored[g]:
                 continue
-            visible = person.keypoints[:, 2] > 0
+            person = truth.anns[gt_id]
+            keypoints = np.asarray(person["keypoints"], dtype=np.float64).reshape(-1, 3)
+            visible = keypoints[:, 2] > 0
             labelled += int(visible.sum())
-            if g not in partner:
+            if partner[g] == 0:
                 continue
-            detection = match.detections[partner[g]]
-            box = person.keypoints[visible, :2]
+            found_people += 1
+            estimate = found.anns[int(partner[g])]
+            points = np.asarray(estimate["keypoints"], dtype=np.float64).reshape(-1, 3)[:, :2]
+            box = keypoints[visible, :2]
             size = float(np.max(box.max(0) - box.min(0))) if len(box) else 0.0
-            distance = np.linalg.norm(detection.keypoints[:, :2] - person.keypoints[:, :2], axis=1)
+            distance = np.linalg.norm(points - keypoints[:, :2], axis=1)
             correct += int(np.count_nonzero(distance[visible] <= PCK_FRACTION * size))
-            if person.keypoints_3d is not None and detection.keypoints_3d is not None:
-                error = np.linalg.norm(detection.keypoints_3d - person.keypoints_3d, axis=1)
-                errors.append(error[visible & np.isfinite(error)])
+            if person.get("keypoints_3d") is not None and estimate.get("keypoints_3d") is not None:
+                error = np.linalg.norm(
+                    _xyz(estimate["keypoints_3d"]) - _xyz(person["keypoints_3d"]), axis=1
+                )
+                image_errors.append(error[visible & np.isfinite(error)])
+        joined = np.concatenate(image_errors) if image_errors else np.zeros(0)
+        all_errors.append(joined)
+        by_image[int(record["image_id"])] = ImageFigures(
+            people=int(np.count_nonzero(~ignored)),
+            found=found_people,
+            false=int(np.count_nonzero((dt_matches == 0) & ~dt_ignored)),
+            error_3d_mm=float(joined.mean() * 1000.0) if joined.size else None,
+        )
     pck = correct / labelled if labelled else 0.0
-    all_errors = np.concatenate(errors) if errors else np.zeros(0)
-    mpjpe = float(all_errors.mean() * 1000.0) if all_errors.size else None
-    return pck, mpjpe
+    errors = np.concatenate(all_errors) if all_errors else np.zeros(0)
+    return pck, float(errors.mean() * 1000.0) if errors.size else None, by_image
+
+
+def _xyz(values: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64).reshape(-1, 3)
 
 
 def evaluate(
-    dataset: KeypointDataset,
-    detections: Sequence[Detection],
+    ground_truth: Document,
+    results: Results,
     sigmas: np.ndarray = schema.OKS_SIGMAS,
+    per_joint: bool = True,
 ) -> Report:
-    """All figures of the paper's evaluation for detections against ground truth."""
+    """All figures of the paper's evaluation (per-joint AP unless `per_joint` is False)."""
     sigmas = np.asarray(sigmas, dtype=np.float64)
-    groups = _group(dataset, detections)
-    matches = _evaluate_groups(groups, sigmas, joint=None)
-    per_joint = {
-        name: float(np.mean(_average_precision(_evaluate_groups(groups, sigmas, joint=j))))
-        for j, name in enumerate(dataset.joint_names)
-    }
-    pck, mpjpe = _pck_and_mpjpe(matches)
+    evaluation = _cocoeval(ground_truth, results, sigmas)
+    pck, mpjpe, by_image = _matched_figures(evaluation)
+    joints: dict[str, float] = {}
+    if per_joint:
+        names = (ground_truth.get("categories") or [{}])[0].get("keypoints", schema.JOINT_NAMES)
+        for j, name in enumerate(names):
+            one_truth, one_results = _single_joint(ground_truth, results, j)
+            single = _cocoeval(one_truth, one_results, sigmas[j : j + 1])
+            joints[str(name)] = float(np.mean(_ap_per_threshold(single)))
+    people = sum(f.people for f in by_image.values())
     return Report(
-        ap_per_threshold=_average_precision(matches),
-        per_joint=per_joint,
+        ap_per_threshold=_ap_per_threshold(evaluation),
+        per_joint=joints,
         pck=pck,
         mpjpe_mm=mpjpe,
-        frames=len(dataset.image_ids),
-        people=sum(int(np.count_nonzero(~m.people_ignored)) for m in matches),
-        detections=len(detections),
+        frames=len(ground_truth["images"]),
+        people=people,
+        detections=len(results),
+        by_image=by_image,
     )
-
-
-def error_by_image(
-    dataset: KeypointDataset,
-    detections: Sequence[Detection],
-    sigmas: np.ndarray = schema.OKS_SIGMAS,
-) -> dict[int, float]:
-    """Mean 3D joint error (mm) of each image's people matched at OKS 0.50, where it has 3D."""
-    groups = _group(dataset, detections)
-    matches = _evaluate_groups(groups, np.asarray(sigmas, dtype=np.float64), joint=None)
-    errors = {}
-    for (people, _), match in zip(groups, matches, strict=True):
-        _, mpjpe = _pck_and_mpjpe([match])
-        if mpjpe is not None and people:
-            errors[people[0].image_id] = mpjpe
-    return errors

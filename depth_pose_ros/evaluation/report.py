@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,15 +21,18 @@ GIF_FPS = 10
 def figures(
     run: SequenceRun,
     evaluation: tuple[metrics.Report, dict[int, float]] | None,
-    details: dict[str, object],
-) -> dict[str, object]:
+    details: dict[str, Any],
+) -> dict[str, Any]:
     """Everything metrics.json holds: accuracy (when there is ground truth) and speed."""
-    result: dict[str, object] = {
+    result: dict[str, Any] = {
         **details,
         "depth_frames": len(run.stamps),
         "processed_frames": len(run.outputs),
-        "rejected_frames": len([s for s, _ in run.rejected if s]),
-        "rejections": sorted({problem for _, problem in run.rejected}),
+        "rejected_frames": len(run.rejected_frames),
+        "rejected_camera_info": len(run.rejected_camera_info),
+        "rejections": sorted(
+            {problem for _, problem in run.rejected_frames} | set(run.rejected_camera_info)
+        ),
         "ground_truth": evaluation is not None,
     }
     if run.latencies_ms:
@@ -43,11 +47,13 @@ def figures(
     return result
 
 
-def summary_markdown(values: dict[str, object]) -> str:
+def summary_markdown(values: dict[str, Any]) -> str:
     lines = [f"# depth_pose_ros bag evaluation: {values.get('bag', '')}", ""]
     lines += ["| figure | value |", "|---|---|"]
     keys = ["weights", "backend", "depth_frames", "processed_frames", "rejected_frames"]
-    keys += ["mAP", "AP50", "AP75", "PCK@0.1", "mpjpe_mm", "people", "detections"]
+    keys += ["rejected_camera_info"]
+    keys += ["mAP", "AP50", "AP75", "PCK@0.1", "mpjpe_mm", "recall", "false_per_frame"]
+    keys += ["people", "detections"]
     for key in keys:
         if key in values and values[key] is not None:
             value = values[key]
@@ -128,8 +134,8 @@ def write(
     out: str | Path,
     run: SequenceRun,
     evaluation: tuple[metrics.Report, dict[int, float]] | None,
-    details: dict[str, object],
-) -> dict[str, object]:
+    details: dict[str, Any],
+) -> dict[str, Any]:
     """Write metrics.json, summary.md, per_joint_ap.png, error_over_time.png, overlays.png and
     overlay.gif into `out`; returns the figures."""
     out = Path(out)

@@ -1,8 +1,10 @@
-"""Running the estimator over a data set and scoring it with the paper's metric."""
+"""Running the estimator over a data set and scoring it with the paper's metric, overall, on
+frames with several people, and per scenario family where the frames carry one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -13,6 +15,7 @@ from depth_pose_ros.evaluation import metrics
 from depth_pose_ros.inference.estimator import PoseEstimator
 
 PERSON_BOXES = ("proposals", "truth")
+FAMILY_FIGURES = ("mAP", "AP50", "recall", "false_per_frame", "frames", "people")
 
 
 @dataclass
@@ -20,6 +23,7 @@ class Evaluation:
     report: metrics.Report
     multi_person: metrics.Report | None  # frames with 2+ people to find
     results: list[dict]
+    families: dict[str, metrics.Report] = field(default_factory=dict)  # by scenario family
 
 
 def run(
@@ -42,7 +46,6 @@ def run(
     for index in tqdm(range(count), desc="evaluate", unit="frame", disable=not progress):
         sample = dataset[index]
         image_ids.append(sample.image_id)
-        estimator.reset()
         if person_boxes == "proposals":
             skeletons = estimator(sample.depth, sample.intrinsics)
         else:
@@ -54,10 +57,8 @@ def run(
                     sample.image_id, skeleton.uv, skeleton.confidence, skeleton.score, skeleton.xyz
                 )
             )
-    ground_truth = _restricted(dataset.coco(), set(image_ids))
-    report = metrics.evaluate(
-        metrics.load_ground_truth(ground_truth), metrics.load_detections(results)
-    )
+    ground_truth = metrics.restricted(dataset.coco(), set(image_ids))
+    report = metrics.evaluate(ground_truth, results)
     crowded = {
         image_id
         for image_id in image_ids
@@ -68,24 +69,42 @@ def run(
         )
         >= 2
     }
-    multi = None
-    if crowded:
-        multi = metrics.evaluate(
-            metrics.load_ground_truth(_restricted(ground_truth, crowded)),
-            metrics.load_detections([r for r in results if r["image_id"] in crowded]),
-        )
-    return Evaluation(report, multi, results)
+    multi = _subset(ground_truth, results, crowded, per_joint=True) if crowded else None
+    tags: dict[str, set[int]] = {}
+    for image in ground_truth["images"]:
+        if image.get("scenario"):
+            tags.setdefault(str(image["scenario"]), set()).add(int(image["id"]))
+    families = {
+        name: _subset(ground_truth, results, ids, per_joint=False)
+        for name, ids in sorted(tags.items())
+    }
+    return Evaluation(report, multi, results, families)
 
 
-def _restricted(document: dict, image_ids: set[int]) -> dict:
-    return coco.document(
-        [image for image in document["images"] if image["id"] in image_ids],
-        [ann for ann in document["annotations"] if ann["image_id"] in image_ids],
-        document.get("info"),
+def _subset(
+    ground_truth: metrics.Document, results: list[dict], image_ids: set[int], per_joint: bool
+) -> metrics.Report:
+    return metrics.evaluate(
+        metrics.restricted(ground_truth, image_ids),
+        [r for r in results if r["image_id"] in image_ids],
+        per_joint=per_joint,
     )
 
 
-def summary(evaluation: Evaluation) -> dict[str, object]:
+def family_table(evaluation: Evaluation) -> str:
+    """Per scenario family and overall: people recall, false skeletons per frame, mAP, AP50."""
+    header = f"{'family':<14}{'frames':>7}{'people':>8}{'recall':>8}{'false/frame':>13}"
+    lines = [header + f"{'mAP':>8}{'AP50':>8}"]
+    rows = [*evaluation.families.items(), ("all", evaluation.report)]
+    for name, report in rows:
+        lines.append(
+            f"{name:<14}{report.frames:>7}{report.people:>8}{report.recall:>8.3f}"
+            f"{report.false_per_frame:>13.3f}{report.mAP:>8.3f}{report.AP50:>8.3f}"
+        )
+    return "\n".join(lines)
+
+
+def summary(evaluation: Evaluation) -> dict[str, Any]:
     """The figures `--json` writes."""
     figures = evaluation.report.to_dict()
     if evaluation.multi_person is not None:
@@ -93,7 +112,12 @@ def summary(evaluation: Evaluation) -> dict[str, object]:
         figures["multi_person"] = {
             k: multi[k] for k in ("mAP", "AP50", "AP75", "frames", "people", "per_joint")
         }
+    if evaluation.families:
+        figures["families"] = {
+            name: {k: report.to_dict()[k] for k in FAMILY_FIGURES}
+            for name, report in evaluation.families.items()
+        }
     figures["mean_detections_per_frame"] = float(
-        np.float64(len(evaluation.results)) / max(figures["frames"], 1)
+        np.float64(len(evaluation.results)) / max(evaluation.report.frames, 1)
     )
     return figures

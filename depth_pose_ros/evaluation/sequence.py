@@ -7,6 +7,7 @@ published); this module scores it with the paper's metric and the report draws i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,8 @@ class SequenceRun:
     stamps: list[int] = field(default_factory=list)  # every depth frame, in order
     outputs: dict[int, list[Skeleton]] = field(default_factory=dict)  # by stamp
     truth: dict[int, list[Skeleton]] = field(default_factory=dict)  # by stamp, if recorded
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (stamp, problem)
+    rejected_frames: list[tuple[int, str]] = field(default_factory=list)  # (stamp, problem)
+    rejected_camera_info: list[str] = field(default_factory=list)  # problems
     latencies_ms: list[float] = field(default_factory=list)
     kept_depth: dict[int, np.ndarray] = field(default_factory=dict)  # by stamp, for pictures
 
@@ -44,7 +46,8 @@ def evaluate(run_result: SequenceRun) -> tuple[metrics.Report, dict[int, float]]
         return None
     stamps = [s for s in run_result.stamps if s in run_result.truth]
     image_id = {stamp: i + 1 for i, stamp in enumerate(stamps)}
-    annotations, results = [], []
+    annotations: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for stamp in stamps:
         for person in run_result.truth[stamp]:
             annotations.append(
@@ -69,10 +72,10 @@ def evaluate(run_result: SequenceRun) -> tuple[metrics.Report, dict[int, float]]
                     )
                 )
     images = [{"id": image_id[s], "width": 512, "height": 424} for s in stamps]
-    ground_truth = metrics.load_ground_truth(coco.document(images, annotations))
-    detections = metrics.load_detections(results)
-    report = metrics.evaluate(ground_truth, detections)
-    by_image = metrics.error_by_image(ground_truth, detections)
+    report = metrics.evaluate(coco.document(images, annotations), results)
     return report, {
-        stamp: by_image[image_id[stamp]] for stamp in stamps if image_id[stamp] in by_image
+        stamp: figures.error_3d_mm
+        for stamp in stamps
+        if (figures := report.by_image.get(image_id[stamp])) is not None
+        and figures.error_3d_mm is not None
     }

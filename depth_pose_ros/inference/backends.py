@@ -1,25 +1,36 @@
 """Inference backends behind one interface: a batch of crops in, heatmaps out.
 
-`auto` picks the fastest available: TensorRT > PyTorch CUDA > ONNX Runtime > PyTorch CPU.
+`auto` tries the fastest first: TensorRT > PyTorch CUDA > ONNX Runtime > PyTorch CPU. A backend
+that cannot run here (not installed, no GPU, a precision it does not have, a failed build or
+load) is skipped with one warning naming the reason, and the next one is tried, so `auto`
+always ends on a backend that runs. Precisions (`precision.py`): fp32 everywhere; fp16 on
+TensorRT, PyTorch CUDA and ONNX Runtime's CUDA provider (a CPU runs fp16 as fp32); int8 on
+TensorRT and ONNX Runtime, CPU included (the QDQ model).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from typing import Protocol
 
 import numpy as np
 import torch
 
+from depth_pose_ros.inference.precision import PRECISIONS, CalibrationSet, ModelCache
 from depth_pose_ros.model.network import DepthPoseNet
+from depth_pose_ros.model.people import PeopleNet
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "tensorrt", "torch-cuda", "onnxruntime", "torch")
 ONNX_OPSET = 17
 
 
 class Backend(Protocol):
-    """Runs the network: (N, 1, H, W) float32 crops -> (N, K, H/8, W/8) float32 heatmaps."""
+    """Runs a network on a float32 batch: pose crops (N, 1, H, W) -> heatmaps, or person-stage
+    frames (N, 2, H, W) -> its maps."""
 
     name: str
 
@@ -29,14 +40,16 @@ class Backend(Protocol):
 class TorchBackend:
     """PyTorch on the CPU, or on CUDA with fp16, channels_last and CUDA graphs per batch size."""
 
-    def __init__(self, model: DepthPoseNet, device: str = "cpu", half: bool = False) -> None:
+    def __init__(
+        self, model: DepthPoseNet | PeopleNet, device: str = "cpu", half: bool = False
+    ) -> None:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         self.half = half and self.cuda
         self.name = "torch-cuda" + ("-fp16" if self.half else "") if self.cuda else "torch"
         model = model.eval().to(self.device)
         if self.cuda:
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = model.half() if self.half else model
         self.graphs: dict[tuple[int, ...], tuple] = {}
 
@@ -71,22 +84,26 @@ class TorchBackend:
         return output
 
 
-def export_onnx(model: DepthPoseNet, input_size: tuple[int, int] | None = None) -> bytes:
-    """The network as ONNX with a dynamic batch (and image size) axis."""
-    height, width = input_size or model.config.input_size
-    example = torch.zeros(1, 1, height, width)
+def export_onnx(model: DepthPoseNet | PeopleNet) -> bytes:
+    """The network as ONNX with dynamic batch and image size axes: the pose network takes
+    "depth" (N, 1, H, W) and gives "heatmaps"; the person stage takes "depth" (N, 2, H, W),
+    depth and validity, and gives "people"."""
+    if isinstance(model, PeopleNet):
+        example, output = torch.zeros(1, 2, 64, 64), "people"
+    else:
+        example, output = torch.zeros(1, 1, *model.config.input_size), "heatmaps"
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
         torch.onnx.export(
             model.eval().cpu(),
             (example,),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # a file-like object is accepted
             input_names=["depth"],
-            output_names=["heatmaps"],
+            output_names=[output],
             dynamic_axes={
                 "depth": {0: "batch", 2: "height", 3: "width"},
-                "heatmaps": {0: "batch", 2: "heatmap_height", 3: "heatmap_width"},
+                output: {0: "batch", 2: "out_height", 3: "out_width"},
             },
             opset_version=ONNX_OPSET,
             dynamo=False,
@@ -95,15 +112,17 @@ def export_onnx(model: DepthPoseNet, input_size: tuple[int, int] | None = None) 
 
 
 class OnnxRuntimeBackend:
-    """ONNX Runtime with the CUDA provider when present, else the CPU."""
+    """ONNX Runtime with the CUDA provider when present, else the CPU; its threads do not spin
+    while they wait (spinning costs a core for nothing between frames)."""
 
-    def __init__(self, onnx: bytes, threads: int | None = None) -> None:
+    def __init__(self, onnx: bytes, threads: int = 0, precision: str = "fp32") -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads  # 0: ONNX Runtime's choice (one per core)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         providers = [
             p
             for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -111,10 +130,20 @@ class OnnxRuntimeBackend:
         ]
         self.session = onnxruntime.InferenceSession(onnx, options, providers=providers)
         cuda = self.session.get_providers()[0] == "CUDAExecutionProvider"
-        self.name = "onnxruntime-cuda" if cuda else "onnxruntime"
+        suffix = "" if precision == "fp32" else f"-{precision}"
+        self.name = ("onnxruntime-cuda" if cuda else "onnxruntime") + suffix
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"depth": np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        inputs = {"depth": np.ascontiguousarray(batch, dtype=np.float32)}
+        return np.asarray(self.session.run(None, inputs)[0])
+
+
+def frame_backend_name(pose_backend: str) -> str:
+    """The backend for the person stage beside a pose backend of this name: the same kind,
+    without TensorRT (its frames change size with the camera; the stage is small)."""
+    if pose_backend.startswith("tensorrt") or pose_backend.startswith("torch-cuda"):
+        return "torch-cuda" if torch.cuda.is_available() else "onnxruntime"
+    return "torch" if pose_backend == "torch" else "onnxruntime"
 
 
 def tensorrt_available() -> bool:
@@ -133,30 +162,78 @@ def available_backends() -> list[str]:
     return [*names, "onnxruntime", "torch"]
 
 
-def create_backend(model: DepthPoseNet, name: str = "auto", precision: str = "fp16") -> Backend:
-    """The backend called `name` (see BACKENDS) for this network."""
-    if name not in BACKENDS:
-        raise ValueError(f"backend {name!r} is not one of {', '.join(BACKENDS)}")
-    if name == "auto":
-        if tensorrt_available():
-            name = "tensorrt"
-        elif torch.cuda.is_available():
-            name = "torch-cuda"
-        else:
-            name = "onnxruntime"
+def _onnxruntime_has_cuda() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def _build(
+    model: DepthPoseNet | PeopleNet,
+    name: str,
+    precision: str,
+    calibration: CalibrationSet | None,
+    threads: int,
+    models: ModelCache,
+) -> Backend:
+    """The backend `name` in `precision`; ValueError saying why when it cannot be."""
     if name == "tensorrt":
         if not tensorrt_available():
             raise ValueError(
                 "backend tensorrt needs the tensorrt Python package and a CUDA GPU "
-                "(pip install tensorrt on a machine with one); use onnxruntime or torch"
+                "(pip install 'depth-pose-ros[tensorrt]' on a machine with one)"
             )
+        if not isinstance(model, DepthPoseNet):
+            raise ValueError("the TensorRT backend runs the pose network only")
         from depth_pose_ros.inference.tensorrt import TensorRTBackend
 
-        return TensorRTBackend(export_onnx(model), model.config.input_size, precision)
+        onnx = models.get(export_onnx(model), precision, calibration)
+        return TensorRTBackend(onnx, model.config.input_size, precision)
     if name == "torch-cuda":
         if not torch.cuda.is_available():
             raise ValueError("backend torch-cuda needs a CUDA GPU, and PyTorch sees none")
+        if precision == "int8":
+            raise ValueError("backend torch-cuda has no int8 (TensorRT and ONNX Runtime do)")
         return TorchBackend(model, "cuda", half=precision == "fp16")
     if name == "onnxruntime":
-        return OnnxRuntimeBackend(export_onnx(model))
+        if precision == "fp16" and not _onnxruntime_has_cuda():
+            precision = "fp32"  # fp16 is a GPU precision: on a CPU it would only be slower
+        onnx = models.get(export_onnx(model), precision, calibration)
+        return OnnxRuntimeBackend(onnx, threads, precision)
+    if precision == "int8":
+        raise ValueError("backend torch has no int8 (ONNX Runtime runs it on the CPU)")
     return TorchBackend(model, "cpu")
+
+
+def create_backend(
+    model: DepthPoseNet | PeopleNet,
+    name: str = "auto",
+    precision: str = "fp16",
+    calibration: CalibrationSet | None = None,
+    threads: int = 0,
+    models: ModelCache | None = None,
+) -> Backend:
+    """The backend called `name` (see BACKENDS) for this network, in `precision`. A named
+    backend that cannot run raises ValueError; `auto` warns once and tries the next one."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend {name!r} is not one of {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    models = models or ModelCache()
+    if name != "auto":
+        return _build(model, name, precision, calibration, threads, models)
+    candidates = available_backends()
+    for candidate, following in zip(candidates, [*candidates[1:], None], strict=True):
+        try:
+            return _build(model, candidate, precision, calibration, threads, models)
+        except Exception as error:  # whatever stops one backend, the next may run
+            if following is None:
+                raise
+            log.warning(
+                "backend %s cannot run %s here (%s); trying %s",
+                candidate,
+                precision,
+                f"{type(error).__name__}: {error}",
+                following,
+            )
+    raise AssertionError("unreachable: the last backend either returns or raises")

@@ -3,32 +3,31 @@
     estimator = PoseEstimator(weights="lite", backend="auto")
     skeletons = estimator(depth_m, intrinsics)
 
-Steps: person proposals from depth (floor, ground-plane blobs); a square crop around each,
-normalised as in training, all crops in one batch through the network; peaks decoded and mapped
-back to image pixels; 3D from the person's depth around each joint; per-joint states from the
-confidence (TRACKED, INFERRED, NOT_TRACKED without depth or below the lower threshold).
-
-A fixed camera sees the same furniture in every frame. Proposals the network has just scored as
-nobody are remembered (`RejectedProposals`) and not run again while they stay where they were,
-for at most half a second, so a static scene costs about one network pass per person.
+Steps: the person stage (PeopleNet) finds the people and their pixels; a square crop around
+each, normalised as in training, all crops in one batch through the pose network; peaks
+decoded and mapped back to image pixels; 3D from the person's depth around each joint;
+per-joint states from the confidence (TRACKED, INFERRED, NOT_TRACKED without depth or below the
+lower threshold). Nothing is remembered between frames.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.depth_image import within_range
 from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
-from depth_pose_ros.inference.backends import Backend, create_backend
+from depth_pose_ros.inference.backends import Backend, create_backend, frame_backend_name
 from depth_pose_ros.inference.lifting import lift
-from depth_pose_ros.inference.proposals import PersonFinder, Proposal
+from depth_pose_ros.inference.people import PeopleFinder, Proposal
 from depth_pose_ros.model.heatmaps import decode, to_image
 from depth_pose_ros.model.network import DepthPoseNet
+from depth_pose_ros.model.people import PeopleNet
 from depth_pose_ros.model.preprocess import CropBox, PersonRegion, prepare_crop
-from depth_pose_ros.model.weights import load
+from depth_pose_ros.model.weights import load, load_people
 
 
 @dataclass(frozen=True)
@@ -36,54 +35,7 @@ class Thresholds:
     tracked: float = 0.5  # joint confidence for TRACKED
     inferred: float = 0.15  # joint confidence for INFERRED (below: NOT_TRACKED)
     person: float = 0.2  # mean joint confidence to report a person at all
-
-
-def _area(box: tuple[int, ...]) -> int:
-    return (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
-
-
-def _box_overlap(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """Intersection over union of two inclusive pixel boxes (x0, y0, x1, y1)."""
-    width = min(a[2], b[2]) - max(a[0], b[0]) + 1
-    height = min(a[3], b[3]) - max(a[1], b[1]) + 1
-    if width <= 0 or height <= 0:
-        return 0.0
-    intersection = width * height
-    return intersection / (_area(a) + _area(b) - intersection)
-
-
-@dataclass
-class RejectedProposals:
-    """Proposals not reported and scored below `score` (nobody there), kept for `frames` frames.
-    A new proposal is one of them when its box overlaps theirs by `overlap` (IoU) and its
-    reference depth is within `depth_m`: anything that moves or changes shape is run again."""
-
-    score: float = 0.05
-    frames: int = 15
-    overlap: float = 0.9
-    depth_m: float = 0.05
-    remembered: list[tuple[tuple[int, int, int, int], float, int]] = field(default_factory=list)
-    frame: int = 0
-
-    def known(self, proposal: Proposal) -> bool:
-        return any(
-            abs(depth - proposal.reference_depth) <= self.depth_m
-            and _box_overlap(proposal.box, seen) >= self.overlap
-            for seen, depth, _ in self.remembered
-        )
-
-    def update(
-        self, proposals: list[Proposal], results: list[tuple[float, Skeleton | None]]
-    ) -> None:
-        """Remember this frame's rejections and forget those older than `frames` frames."""
-        self.frame += 1
-        self.remembered = [r for r in self.remembered if self.frame - r[2] < self.frames]
-        for proposal, (score, skeleton) in zip(proposals, results, strict=True):
-            if skeleton is None and score < self.score:
-                self.remembered.append((proposal.box, proposal.reference_depth, self.frame))
-
-    def clear(self) -> None:
-        self.remembered.clear()
+    stage: float = 0.3  # person-stage score (its centre heatmap's peak) to look at someone
 
 
 class PoseEstimator:
@@ -94,10 +46,12 @@ class PoseEstimator:
         weights: str | DepthPoseNet = "lite",
         backend: str | Backend = "auto",
         thresholds: Thresholds | None = None,
-        remember_floor: bool = True,
         max_people: int | None = None,
         precision: str = "fp16",
+        people: str | PeopleNet = "people",
+        people_backend: Backend | None = None,
     ) -> None:
+        self.metadata: dict[str, Any]
         if isinstance(weights, DepthPoseNet):
             model, self.metadata = weights.eval(), {}
         else:
@@ -106,29 +60,41 @@ class PoseEstimator:
         self.backend = (
             create_backend(model, backend, precision) if isinstance(backend, str) else backend
         )
+        stage = people if isinstance(people, PeopleNet) else load_people(people)[0]
+        if people_backend is None:
+            people_backend = create_backend(stage.eval(), frame_backend_name(self.backend.name))
         self.thresholds = thresholds or Thresholds()
-        self.finder = PersonFinder(remember_floor)
-        self.rejected = RejectedProposals()
-        self.max_people = max_people  # 1: the single-person fast path (largest proposal only)
+        self.finder = PeopleFinder(people_backend, stage.config, self.thresholds.stage)
+        self.max_people = max_people  # 1: the single-person fast path (best-scored person only)
 
-    def reset(self) -> None:
-        """Forget the floor and the rejected proposals (a new camera or scene)."""
-        self.finder.reset()
-        self.rejected.clear()
+    @property
+    def thresholds(self) -> Thresholds:
+        return self._thresholds
+
+    @thresholds.setter
+    def thresholds(self, thresholds: Thresholds) -> None:
+        """New thresholds take effect from the next frame (the node's parameter callback)."""
+        self._thresholds = thresholds
+        if hasattr(self, "finder"):
+            self.finder.threshold = thresholds.stage
 
     def __call__(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Skeleton]:
         """Everyone in a float32 metre depth image (NaN invalid), most confident first."""
+        depth = self._checked(depth, intrinsics)
+        regions = [self._region(p) for p in self.proposals(depth)]
+        return _most_confident_first(self._estimate_each(depth, intrinsics, regions))
+
+    def proposals(self, depth: np.ndarray) -> list[Proposal]:
+        """The people the person stage finds (at most max_people, best scored first)."""
+        return self.finder(depth)[: self.max_people]
+
+    def _checked(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
         if depth.shape != (intrinsics.height, intrinsics.width):
             raise ValueError(
                 f"depth is {depth.shape[1]}x{depth.shape[0]} but the camera is "
                 f"{intrinsics.width}x{intrinsics.height}"
             )
-        depth = within_range(depth)
-        proposals = self.finder(depth, intrinsics)[: self.max_people]
-        fresh = [p for p in proposals if not self.rejected.known(p)]
-        results = self._estimate_each(depth, intrinsics, [self._region(p) for p in fresh])
-        self.rejected.update(fresh, results)
-        return _most_confident_first([s for _, s in results if s is not None])
+        return within_range(depth)
 
     def _region(self, proposal: Proposal) -> PersonRegion:
         box = CropBox.around_mask(proposal.mask, self.config.box_margin)
@@ -138,14 +104,13 @@ class PoseEstimator:
         self, depth: np.ndarray, intrinsics: CameraIntrinsics, regions: list[PersonRegion]
     ) -> list[Skeleton]:
         """Skeletons for given person regions (proposals, or ground truth for evaluation)."""
-        results = self._estimate_each(within_range(depth), intrinsics, regions)
-        return _most_confident_first([s for _, s in results if s is not None])
+        return _most_confident_first(self._estimate_each(within_range(depth), intrinsics, regions))
 
     def crops(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
-        """The (N, 1, H, W) batch the network gets for this frame's proposals (what INT8
+        """The (N, 1, H, W) batch the network gets for this frame's people (what INT8
         calibration and speed measurements need to see)."""
-        depth = within_range(depth)
-        regions = [self._region(p) for p in self.finder(depth, intrinsics)[: self.max_people]]
+        depth = self._checked(depth, intrinsics)
+        regions = [self._region(p) for p in self.proposals(depth)]
         if not regions:
             return np.zeros((0, 1, *self.config.input_size), np.float32)
         return self._batch(depth, regions)[0]
@@ -163,26 +128,26 @@ class PoseEstimator:
 
     def _estimate_each(
         self, depth: np.ndarray, intrinsics: CameraIntrinsics, regions: list[PersonRegion]
-    ) -> list[tuple[float, Skeleton | None]]:
-        """For every region: the person score, and the skeleton when the score passes."""
+    ) -> list[Skeleton]:
+        """The skeleton in every region whose mean joint confidence passes `person`."""
         if not regions:
             return []
         batch, affines = self._batch(depth, regions)
         heatmaps = self.backend(batch)
-        results: list[tuple[float, Skeleton | None]] = []
+        thresholds = self.thresholds
+        skeletons = []
         for output, affine, region in zip(heatmaps, affines, regions, strict=True):
             points, confidence = decode(output)
             score = float(confidence.mean())
-            if score < self.thresholds.person:
-                results.append((score, None))
+            if score < thresholds.person:
                 continue
             uv = to_image(points, affine, self.config.stride)
             xyz = lift(uv, depth, intrinsics, region.mask, region.reference_depth)
             state = np.where(
-                confidence >= self.thresholds.tracked,
+                confidence >= thresholds.tracked,
                 KeypointState.TRACKED,
                 np.where(
-                    confidence >= self.thresholds.inferred,
+                    confidence >= thresholds.inferred,
                     KeypointState.INFERRED,
                     KeypointState.NOT_TRACKED,
                 ),
@@ -190,16 +155,17 @@ class PoseEstimator:
             no_depth = ~np.isfinite(xyz).all(axis=1)
             state[no_depth] = KeypointState.NOT_TRACKED
             xyz[state == KeypointState.NOT_TRACKED] = np.nan
-            skeleton = Skeleton(
-                uv=uv,
-                xyz=xyz,
-                confidence=confidence,
-                state=state,
-                score=score,
-                tracking_state=TrackingState.TENTATIVE,
+            skeletons.append(
+                Skeleton(
+                    uv=uv,
+                    xyz=xyz,
+                    confidence=confidence,
+                    state=state,
+                    score=score,
+                    tracking_state=TrackingState.TENTATIVE,
+                )
             )
-            results.append((score, skeleton))
-        return results
+        return skeletons
 
 
 def _most_confident_first(skeletons: list[Skeleton]) -> list[Skeleton]:

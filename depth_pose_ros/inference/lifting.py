@@ -2,14 +2,13 @@
 
 A joint's depth is the median of the person's own valid depth pixels within a few centimetres of
 it (robust to holes and to the background behind thin limbs), plus the distance from the body's
-surface to the joint's centre. Pixels are back-projected through the lens model of the
-CameraInfo (plumb_bob and rational_polynomial with OpenCV, equidistant with OpenCV's fisheye).
+surface to the joint's centre. Pixels are back-projected through the camera model
+(`CameraIntrinsics.normalised`: P for rectified images, K and the distortion for raw ones).
 Joints with no valid depth nearby get NaN.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from depth_pose_ros.core import schema
@@ -39,30 +38,6 @@ SURFACE_OFFSET = np.array(
         for name in schema.JOINT_NAMES
     ]
 )
-
-
-def undistort(pixels: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
-    """(N, 2) pixels to (N, 2) normalised image coordinates (x/z, y/z) without distortion."""
-    pixels = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
-    if not intrinsics.has_distortion:
-        y = (pixels[:, 1] - intrinsics.cy) / intrinsics.fy
-        x = (pixels[:, 0] - intrinsics.cx - intrinsics.skew * y) / intrinsics.fx
-        return np.column_stack([x, y])
-    coefficients = np.asarray(intrinsics.distortion, dtype=np.float64)
-    points = pixels.reshape(-1, 1, 2)
-    if intrinsics.distortion_model == "equidistant":
-        out = cv2.fisheye.undistortPoints(points, intrinsics.matrix, coefficients)
-    else:  # iterate to convergence (the default five steps are not exact off-axis)
-        criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-10)
-        # OpenCV 4 has a separate function for this; OpenCV 5 takes the criteria directly.
-        iterate = getattr(cv2, "undistortPointsIter", None)
-        if iterate is not None:
-            out = iterate(points, intrinsics.matrix, coefficients, None, None, criteria)
-        else:
-            out = cv2.undistortPoints(
-                points, intrinsics.matrix, coefficients, None, None, None, criteria
-            )
-    return out.reshape(-1, 2)
 
 
 def joint_depths(
@@ -96,5 +71,5 @@ def lift(
     scale = reference_depth if reference_depth and np.isfinite(reference_depth) else 2.0
     radius = int(min(max(WINDOW_M * intrinsics.fx / max(scale, 0.1), 1.0), MAX_WINDOW_PX))
     z = joint_depths(uv, depth, mask, radius) + SURFACE_OFFSET[: len(uv)]
-    normalised = undistort(np.nan_to_num(uv), intrinsics)
+    normalised = intrinsics.normalised(np.nan_to_num(uv))
     return np.column_stack([normalised * z[:, None], z])

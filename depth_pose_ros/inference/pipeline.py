@@ -1,31 +1,40 @@
 """What the node does with every depth frame, without ROS: checks, estimation, tracking.
 
 The node feeds it rclpy messages from topics; bag evaluation feeds it rosbags messages read in
-order, so both do exactly the same processing. Anything wrong with a frame raises
-BadFrameError, naming the kind of problem and what it is; the caller skips the frame.
+order, so both do exactly the same processing. A depth frame it cannot use raises
+BadFrameError and a camera_info it cannot use raises BadCameraInfoError, each naming the kind of
+problem and what it is; the caller skips the message (and counts a skipped frame or a skipped
+camera_info, the same way in the node and in bag evaluation).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.depth_image import check_plausible, depth_to_metres
-from depth_pose_ros.core.protocols import stamp_ns
+from depth_pose_ros.core.protocols import CameraInfoLike, StampedImageLike, stamp_ns
 from depth_pose_ros.core.skeleton import Skeleton
 from depth_pose_ros.inference.estimator import PoseEstimator
 from depth_pose_ros.inference.tracking import Tracker
 
 
-class BadFrameError(Exception):
-    """A frame the pipeline cannot use; `kind` groups problems for throttled warnings."""
+class PipelineError(Exception):
+    """A message the pipeline cannot use; `kind` groups problems for throttled warnings."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class BadFrameError(PipelineError):
+    """A depth frame that is skipped (bad image, no usable camera model, a stamp going back)."""
+
+
+class BadCameraInfoError(PipelineError):
+    """A camera_info that is rejected (the previous one, if any, stays in use)."""
 
 
 @dataclass
@@ -44,20 +53,35 @@ class Pipeline:
         tracker: Tracker,
         fallback: tuple[float, float, float, float] | None = None,
         camera_info_topic: str = "depth/camera_info",
+        rectified: bool | None = None,
     ) -> None:
         self.estimator = estimator
         self.tracker = tracker
         self.fallback = fallback  # fx, fy, cx, cy for streams without camera_info
         self.camera_info_topic = camera_info_topic
+        self._rectified = rectified  # the images are rectified (None: decide by D)
+        self._info: CameraInfoLike | None = None
         self.intrinsics: CameraIntrinsics | None = None
         self.last_stamp: int | None = None
 
-    def camera_info(self, info: Any) -> None:
+    @property
+    def rectified(self) -> bool | None:
+        return self._rectified
+
+    @rectified.setter
+    def rectified(self, rectified: bool | None) -> None:
+        """Read the images as rectified or raw from now on (the last camera_info again too)."""
+        self._rectified = rectified
+        if self._info is not None:
+            self.camera_info(self._info)
+
+    def camera_info(self, info: CameraInfoLike) -> None:
         """Take a CameraInfo; an invalid one is rejected and the previous one kept."""
         try:
-            self.intrinsics = CameraIntrinsics.from_camera_info(info)
+            self.intrinsics = CameraIntrinsics.from_camera_info(info, self._rectified)
         except ValueError as error:
-            raise BadFrameError("camera_info", f"bad camera_info: {error}") from None
+            raise BadCameraInfoError("camera_info", f"bad camera_info: {error}") from None
+        self._info = info
 
     def _camera(self, width: int, height: int) -> CameraIntrinsics:
         intrinsics = self.intrinsics
@@ -76,13 +100,12 @@ class Pipeline:
             )
         return intrinsics
 
-    def process(self, image: Any) -> FrameResult:
+    def process(self, image: StampedImageLike) -> FrameResult:
         """Estimate and track the people of one depth image (rclpy or rosbags message)."""
         stamp = stamp_ns(image.header)
         if self.last_stamp is not None and stamp <= self.last_stamp:
             self.last_stamp = stamp
             self.tracker.reset()
-            self.estimator.reset()  # a bag starting again may show another scene
             raise BadFrameError(
                 "stamp", f"stamp {stamp / 1e9:.3f} s is not after the previous; tracks reset"
             )
@@ -95,3 +118,11 @@ class Pipeline:
         intrinsics = self._camera(int(image.width), int(image.height))
         skeletons = self.tracker.update(self.estimator(depth, intrinsics), stamp / 1e9)
         return FrameResult(stamp, depth, skeletons)
+
+    def describe(self) -> dict[str, str]:
+        """What runs and how many people it follows, for diagnostics."""
+        return {
+            "model": self.estimator.config.name,
+            "backend": self.estimator.backend.name,
+            "people": str(len(self.tracker.tracks)),
+        }

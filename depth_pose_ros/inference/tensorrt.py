@@ -1,31 +1,43 @@
-"""TensorRT: ONNX -> engine (FP16 by default, INT8 with a calibration cache), cached on disk.
+"""TensorRT: ONNX -> engine, cached on disk; for TensorRT 10.x and 11.x.
 
-The engine cache key holds the ONNX model's hash, the TensorRT version, the GPU's name and
-compute capability, the precision and the input shapes, so an engine built elsewhere is never
-loaded by mistake. An engine that fails to load anyway (stale or corrupt) is rebuilt with a
-warning; a timing cache per TensorRT version and GPU makes rebuilds fast.
+Precision lives in the ONNX model (`precision.py`: an fp16 model, or an int8 model with explicit
+QDQ quantization), and the network is built strongly typed, so the build uses no precision flag
+and no calibrator. That is the only way TensorRT 11 builds (it removed BuilderFlag.FP16 and
+.INT8, every IInt8Calibrator, int8_calibrator and set_calibration_profile) and works the same on
+TensorRT 10 (10.12 and later; STRONGLY_TYPED exists there, and 11 accepts it and ignores it).
 
-Written against the TensorRT 10 Python API; everything but `TensorRTBuilder` and
-`TensorRTBackend` (the cache, keys, invalidation, fallbacks) works without TensorRT.
+The engine cache key holds the ONNX model's hash (which differs per precision), the TensorRT
+version, the GPU's name and compute capability, the precision and the input shapes, so an
+engine built elsewhere is never loaded by mistake. An engine that fails to load anyway (stale
+or corrupt) is rebuilt with a warning; a timing cache per TensorRT version and GPU makes
+rebuilds fast. Everything but `TensorRTBuilder` and `TensorRTBackend` works without TensorRT.
+
+API calls used (each in TensorRT 10.x and 11.x): Logger, Builder, Builder.create_network,
+NetworkDefinitionCreationFlag.STRONGLY_TYPED (ignored by 11), OnnxParser.parse,
+create_builder_config, set_memory_pool_limit(MemoryPoolType.WORKSPACE), create_timing_cache,
+set_timing_cache, create_optimization_profile, set_shape, add_optimization_profile,
+build_serialized_network, get_timing_cache().serialize(), Runtime.deserialize_cuda_engine,
+create_execution_context, set_input_shape, get_tensor_shape, set_tensor_address,
+execute_async_v3.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from depth_pose_ros.core.cache import cache_directory
+from depth_pose_ros.inference.precision import PRECISIONS
 
 log = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "fp16", "int8")
 MAX_BATCH = 8  # people per frame the engine is built for
 
 
@@ -55,26 +67,14 @@ class EngineBuilder(Protocol):
         ...
 
     def build(
-        self,
-        onnx: bytes,
-        spec: EngineSpec,
-        timing_cache: bytes | None,
-        calibration: Calibration | None,
+        self, onnx: bytes, spec: EngineSpec, timing_cache: bytes | None
     ) -> tuple[bytes, bytes]:
-        """(serialized engine, updated timing cache)."""
+        """(serialized engine, updated timing cache) of an ONNX model already in its precision."""
         ...
 
-    def load(self, engine: bytes) -> object:
+    def load(self, engine: bytes) -> Any:
         """A usable engine; raises if it cannot be deserialized here."""
         ...
-
-
-@dataclass
-class Calibration:
-    """INT8 calibration: batches of real crops, and where the calibration cache lives."""
-
-    batches: Iterable[np.ndarray]
-    cache_path: Path
 
 
 def default_cache_directory() -> Path:
@@ -121,15 +121,9 @@ class EngineCache:
         return self.directory / f"{spec.key()}.engine"
 
     def get(
-        self,
-        onnx: bytes,
-        precision: str,
-        input_size: tuple[int, int],
-        calibration: Calibration | None = None,
-    ) -> tuple[object, EngineSpec]:
-        """A loaded engine for this model and precision: from the cache or freshly built."""
-        if precision == "int8" and calibration is None:
-            raise ValueError("an INT8 engine needs calibration frames")
+        self, onnx: bytes, precision: str, input_size: tuple[int, int]
+    ) -> tuple[Any, EngineSpec]:
+        """A loaded engine for this model (ONNX already in `precision`): cached or built."""
         spec = self.spec(onnx, precision, input_size)
         path = self.engine_path(spec)
         if path.is_file():
@@ -142,7 +136,7 @@ class EngineCache:
         timing_path = self._timing_cache_path(spec)
         timing = timing_path.read_bytes() if timing_path.is_file() else None
         log.info("building a %s TensorRT engine (this takes a while the first time)", precision)
-        engine, new_timing = self.builder.build(onnx, spec, timing, calibration)
+        engine, new_timing = self.builder.build(onnx, spec, timing)
         _write_atomically(path, engine)
         _write_atomically(path.with_suffix(".json"), json.dumps(asdict(spec), indent=2).encode())
         _write_atomically(timing_path, new_timing)
@@ -150,14 +144,13 @@ class EngineCache:
 
 
 class TensorRTBuilder:
-    """The real builder (TensorRT 10 Python API; needs `tensorrt` and a CUDA GPU)."""
+    """The real builder (needs `tensorrt` 10.12+ or 11.x and a CUDA GPU)."""
 
-    def __init__(self) -> None:
-        import tensorrt as trt
-
-        self.trt = trt
+    def __init__(self, module: Any = None) -> None:
+        """`module`: the tensorrt module (a stand-in for tests), imported when not given."""
+        self.trt = trt = module if module is not None else importlib.import_module("tensorrt")
         self.logger = trt.Logger(trt.Logger.WARNING)
-        self.version = trt.__version__
+        self.version = str(trt.__version__)
 
     def device(self) -> tuple[str, str]:
         import torch
@@ -166,15 +159,15 @@ class TensorRTBuilder:
         return torch.cuda.get_device_name(), f"{major}.{minor}"
 
     def build(
-        self,
-        onnx: bytes,
-        spec: EngineSpec,
-        timing_cache: bytes | None,
-        calibration: Calibration | None,
+        self, onnx: bytes, spec: EngineSpec, timing_cache: bytes | None
     ) -> tuple[bytes, bytes]:
         trt = self.trt
         builder = trt.Builder(self.logger)
-        network = builder.create_network(0)
+        # Strongly typed: the ONNX model's own types decide the precision. 10.x needs the flag,
+        # 11.x is always strongly typed (it accepts the flag and ignores it).
+        strongly_typed = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+        flags = 1 << int(strongly_typed) if strongly_typed is not None else 0
+        network = builder.create_network(flags)
         parser = trt.OnnxParser(network, self.logger)
         if not parser.parse(onnx):
             errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
@@ -186,18 +179,12 @@ class TensorRTBuilder:
         profile = builder.create_optimization_profile()
         profile.set_shape("depth", *spec.input_shapes)
         config.add_optimization_profile(profile)
-        if spec.precision in ("fp16", "int8"):
-            config.set_flag(trt.BuilderFlag.FP16)
-        if spec.precision == "int8":
-            config.set_flag(trt.BuilderFlag.INT8)
-            config.set_calibration_profile(profile)
-            config.int8_calibrator = _entropy_calibrator(trt, calibration)
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
             raise RuntimeError("TensorRT failed to build the engine (see its log above)")
         return bytes(serialized), bytes(config.get_timing_cache().serialize())
 
-    def load(self, engine: bytes) -> object:
+    def load(self, engine: bytes) -> Any:
         runtime = self.trt.Runtime(self.logger)
         loaded = runtime.deserialize_cuda_engine(engine)
         if loaded is None:
@@ -205,70 +192,38 @@ class TensorRTBuilder:
         return loaded
 
 
-def _entropy_calibrator(trt: object, calibration: Calibration) -> object:
-    """An IInt8EntropyCalibrator2 feeding crop batches and keeping the calibration cache."""
-    import torch
-
-    class Calibrator(trt.IInt8EntropyCalibrator2):
-        def __init__(self) -> None:
-            trt.IInt8EntropyCalibrator2.__init__(self)
-            self.batches = iter(calibration.batches)
-            self.current: torch.Tensor | None = None
-
-        def get_batch_size(self) -> int:
-            return MAX_BATCH
-
-        def get_batch(self, names: list[str]) -> list[int] | None:
-            batch = next(self.batches, None)
-            if batch is None:
-                return None
-            self.current = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).cuda()
-            return [int(self.current.data_ptr())]
-
-        def read_calibration_cache(self) -> bytes | None:
-            path = calibration.cache_path
-            return path.read_bytes() if path.is_file() else None
-
-        def write_calibration_cache(self, cache: bytes) -> None:
-            calibration.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            calibration.cache_path.write_bytes(bytes(cache))
-
-    return Calibrator()
-
-
 class TensorRTBackend:
-    """Runs a cached TensorRT engine on CUDA buffers owned by PyTorch."""
+    """Runs a cached TensorRT engine on its own CUDA stream, on buffers PyTorch owns."""
 
     def __init__(
         self,
         onnx: bytes,
         input_size: tuple[int, int],
         precision: str = "fp16",
-        calibration: Calibration | None = None,
         cache: EngineCache | None = None,
     ) -> None:
         import torch
 
         self.torch = torch
         self.cache = cache or EngineCache(TensorRTBuilder())
-        self.engine, self.spec = self.cache.get(onnx, precision, input_size, calibration)
+        self.engine, self.spec = self.cache.get(onnx, precision, input_size)
         self.context = self.engine.create_execution_context()
+        self.stream = torch.cuda.Stream()
         self.name = f"tensorrt-{precision}"
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         torch = self.torch
         outputs = []
-        for start in range(0, len(batch), MAX_BATCH):
-            chunk = torch.from_numpy(np.ascontiguousarray(batch[start : start + MAX_BATCH]))
-            inputs = chunk.to("cuda", torch.float32)
-            self.context.set_input_shape("depth", tuple(inputs.shape))
-            shape = tuple(self.context.get_tensor_shape("heatmaps"))
-            output = torch.empty(shape, dtype=torch.float32, device="cuda")
-            self.context.set_tensor_address("depth", inputs.data_ptr())
-            self.context.set_tensor_address("heatmaps", output.data_ptr())
-            stream = torch.cuda.current_stream()
-            if not self.context.execute_async_v3(stream.cuda_stream):
-                raise RuntimeError("TensorRT inference failed")
-            stream.synchronize()
-            outputs.append(output.cpu().numpy())
-        return np.concatenate(outputs)
+        with torch.cuda.stream(self.stream):
+            for start in range(0, len(batch), MAX_BATCH):
+                chunk = torch.from_numpy(np.ascontiguousarray(batch[start : start + MAX_BATCH]))
+                inputs = chunk.to("cuda", torch.float32, non_blocking=True)
+                self.context.set_input_shape("depth", tuple(inputs.shape))
+                shape = tuple(self.context.get_tensor_shape("heatmaps"))
+                output = torch.empty(shape, dtype=torch.float32, device="cuda")
+                self.context.set_tensor_address("depth", inputs.data_ptr())
+                self.context.set_tensor_address("heatmaps", output.data_ptr())
+                if not self.context.execute_async_v3(self.stream.cuda_stream):
+                    raise RuntimeError("TensorRT inference failed")
+                outputs.append(output.cpu())  # waits for the stream
+        return torch.cat(outputs).numpy()

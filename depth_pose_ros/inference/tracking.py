@@ -63,10 +63,11 @@ class OneEuroFilter:
         if self.value is None or dt <= 0:
             self.value, self.derivative = x.copy(), np.zeros_like(x)
             return x
+        previous = self.derivative if self.derivative is not None else np.zeros_like(x)
         fresh = ~np.isfinite(self.value)  # restart elements that had no value
         derivative = np.where(fresh, 0.0, (x - self.value) / dt)
         a_d = self._alpha(self.derivative_cutoff, dt)
-        self.derivative = a_d * derivative + (1 - a_d) * self.derivative
+        self.derivative = a_d * derivative + (1 - a_d) * previous
         cutoff = self.min_cutoff + self.beta * np.abs(self.derivative)
         a = self._alpha(cutoff, dt)
         smoothed = np.where(fresh, x, a * x + (1 - a) * self.value)
@@ -98,10 +99,24 @@ class Tracker:
     """Assigns ids and tracking states and smooths joints, frame by frame."""
 
     def __init__(self, settings: TrackerSettings | None = None) -> None:
-        self.settings = settings or TrackerSettings()
         self.tracks: list[_Track] = []
+        self.settings = settings or TrackerSettings()
         self.next_id = 1
         self.last_stamp: float | None = None
+
+    @property
+    def settings(self) -> TrackerSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: TrackerSettings) -> None:
+        """New settings apply from the next update, to the live tracks' filters too."""
+        self._settings = settings
+        for track in self.tracks:
+            for one_euro in (track.uv_filter, track.xyz_filter):
+                one_euro.min_cutoff = settings.min_cutoff_hz
+                one_euro.beta = settings.beta
+                one_euro.derivative_cutoff = settings.derivative_cutoff_hz
 
     def reset(self) -> None:
         self.tracks = []

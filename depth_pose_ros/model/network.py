@@ -50,6 +50,8 @@ class ModelConfig:
     box_margin: float = 1.25  # crop side / longer side of the person's box
     heatmap_sigma: float = 7.0  # target Gaussian sigma in input pixels (the paper's eq. 4)
 
+    kind = "pose"  # what weights files call this kind of network (not a field)
+
     @property
     def stride(self) -> int:
         """Input pixels per heatmap cell: 2 per max pool of the backbone."""
@@ -64,10 +66,10 @@ class ModelConfig:
     def scaled(self, channels: int) -> int:
         return max(8, round(channels * self.width))
 
-    def with_changes(self, **changes: object) -> ModelConfig:
+    def with_changes(self, **changes: Any) -> ModelConfig:
         return replace(self, **changes)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
@@ -183,7 +185,7 @@ class DepthPoseNet(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                nn.init.zeros_(module.bias)  # type: ignore[arg-type]
         for stage in (self.initial, *self.refinements):  # start from near-empty heatmaps
             nn.init.normal_(stage.head.weight, std=1e-3)
 

@@ -12,11 +12,13 @@ the weights carry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from depth_pose_ros.model.network import ModelConfig
+if TYPE_CHECKING:  # the config is only read here; importing the network would load torch
+    from depth_pose_ros.model.network import ModelConfig
 
 MIN_VALID_PIXELS = 20
 

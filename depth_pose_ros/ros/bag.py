@@ -150,7 +150,8 @@ class BagWriter:
     def write(self, topic: str, msg: Any, log_time_ns: int) -> None:
         """Write a message built from `self.types` (its type comes from the message)."""
         msgtype = msg.__msgtype__
-        self.write_raw(topic, msgtype, self.store.serialize_cdr(msg, msgtype), log_time_ns)
+        raw = bytes(self.store.serialize_cdr(msg, msgtype))
+        self.write_raw(topic, msgtype, raw, log_time_ns)
 
     def write_raw(self, topic: str, msgtype: str, raw: bytes, log_time_ns: int) -> None:
         """Write an already serialized (CDR) message, e.g. one received from rclpy."""

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from depth_pose_ros.core.protocols import stamp_ns
 from depth_pose_ros.core.skeleton import Skeleton
 from depth_pose_ros.evaluation.sequence import SequenceRun
-from depth_pose_ros.inference.pipeline import BadFrameError, Pipeline
+from depth_pose_ros.inference.pipeline import BadCameraInfoError, BadFrameError, Pipeline
 from depth_pose_ros.ros.bag import (
     CAMERA_INFO,
     DEFAULT_TOPICS,
@@ -69,8 +69,8 @@ def run(
             if topic == topics.camera_info:
                 try:
                     pipeline.camera_info(message)
-                except BadFrameError as problem:
-                    result.rejected.append((0, str(problem)))
+                except BadCameraInfoError as problem:
+                    result.rejected_camera_info.append(str(problem))
                 continue
             stamp = stamp_ns(message.header)
             result.frame_id = message.header.frame_id
@@ -79,7 +79,7 @@ def run(
             try:
                 processed = pipeline.process(message)
             except BadFrameError as problem:
-                result.rejected.append((stamp, str(problem)))
+                result.rejected_frames.append((stamp, str(problem)))
                 continue
             result.latencies_ms.append((time.perf_counter() - start) * 1000.0)
             result.outputs[stamp] = processed.skeletons

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 WINDOW_SECONDS = 5.0
-OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
+OK, WARN = 0, 1  # diagnostic_msgs/DiagnosticStatus levels
 
 
 @dataclass
@@ -33,7 +33,8 @@ class Monitor:
         self.published: deque[float] = deque()
         self.latencies: deque[tuple[float, float]] = deque()  # (wall time, seconds)
         self.dropped = 0
-        self.rejected = 0
+        self.rejected = 0  # depth frames skipped
+        self.rejected_camera_info = 0  # camera_info messages rejected
         self.answered = 0
         self.pending: dict[str, str] = {}  # problems since the last snapshot, by kind
         self.problems: dict[str, str] = {}  # the latest problem of every kind seen
@@ -58,6 +59,11 @@ class Monitor:
             self.rejected += 1
             self.pending[kind] = self.problems[kind] = message
 
+    def camera_info_rejected(self, message: str) -> None:
+        with self._lock:
+            self.rejected_camera_info += 1
+            self.pending["camera_info"] = self.problems["camera_info"] = message
+
     def frame_published(self, now: float, latency_s: float) -> None:
         with self._lock:
             self.answered += 1
@@ -78,6 +84,7 @@ class Monitor:
             output_rate = len(self.published) / WINDOW_SECONDS
             latencies = np.array([latency for _, latency in self.latencies]) * 1000.0
             dropped, rejected, problems = self.dropped, self.rejected, dict(self.pending)
+            rejected_camera_info = self.rejected_camera_info
             self.pending.clear()
         p50, p99 = np.percentile(latencies, [50, 99]) if len(latencies) else (np.nan, np.nan)
         values = {
@@ -87,6 +94,7 @@ class Monitor:
             "latency p99 (ms)": f"{p99:.1f}",
             "dropped frames (total)": str(dropped),
             "rejected frames (total)": str(rejected),
+            "rejected camera_info (total)": str(rejected_camera_info),
             **details,
         }
         warnings = []

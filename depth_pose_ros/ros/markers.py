@@ -16,6 +16,7 @@ import numpy as np
 from depth_pose_ros.core import schema
 from depth_pose_ros.core.skeleton import KeypointState, Skeleton
 from depth_pose_ros.core.visualize import colour_for
+from depth_pose_ros.ros.messages import MessageTypes
 
 JOINT_DIAMETER = 0.05
 BONE_WIDTH = 0.02
@@ -24,17 +25,20 @@ LABEL_ABOVE_HEAD = 0.25  # metres, along the optical frame's -y
 INFERRED_ALPHA = 0.35  # of the confidence-based alpha
 
 
-def _colour(track_id: int, alpha: float) -> Any:
-    from std_msgs.msg import ColorRGBA
+def marker_array(types: MessageTypes, skeletons: list[Skeleton], header: Any) -> Any:
+    """A MarkerArray for this frame's skeletons (rclpy message types)."""
+    Marker, MarkerArray, ColorRGBA, Point = (  # noqa: N806  (message classes)
+        types.Marker,
+        types.MarkerArray,
+        types.ColorRGBA,
+        types.Point,
+    )
+    if Marker is None or MarkerArray is None or ColorRGBA is None:
+        raise ValueError("these message types have no rviz markers")
 
-    blue, green, red = colour_for(track_id)
-    return ColorRGBA(r=red / 255.0, g=green / 255.0, b=blue / 255.0, a=float(alpha))
-
-
-def marker_array(skeletons: list[Skeleton], header: Any) -> Any:
-    """A MarkerArray for this frame's skeletons (rclpy messages)."""
-    from geometry_msgs.msg import Point
-    from visualization_msgs.msg import Marker, MarkerArray
+    def _colour(track_id: int, alpha: float) -> Any:
+        blue, green, red = colour_for(track_id)
+        return ColorRGBA(r=red / 255.0, g=green / 255.0, b=blue / 255.0, a=float(alpha))
 
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     for skeleton in skeletons:

@@ -18,7 +18,8 @@ from depth_pose_ros.core import schema
 from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.depth_image import ImageFields
 from depth_pose_ros.core.protocols import seconds_and_nanoseconds
-from depth_pose_ros.core.skeleton import Skeleton
+from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
+from depth_pose_ros.core.visualize import colour_for, colourise_depth, draw_skeleton
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class MessageTypes:
     SkeletonArray: type
     SkeletonDescription: type
     sequence: Callable[[np.ndarray], Any]  # how unbounded numeric fields (uint8[]...) take values
+    Marker: Any = None  # rviz markers: rclpy only (rosbags wants every field given)
+    MarkerArray: Any = None
+    ColorRGBA: Any = None
 
 
 def rclpy_message_types() -> MessageTypes:
@@ -43,7 +47,8 @@ def rclpy_message_types() -> MessageTypes:
     from builtin_interfaces.msg import Time
     from geometry_msgs.msg import Point
     from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
-    from std_msgs.msg import Header
+    from std_msgs.msg import ColorRGBA, Header
+    from visualization_msgs.msg import Marker, MarkerArray
 
     from depth_pose_ros import msg
 
@@ -59,6 +64,9 @@ def rclpy_message_types() -> MessageTypes:
         SkeletonArray=msg.SkeletonArray,
         SkeletonDescription=msg.SkeletonDescription,
         sequence=lambda values: array.array(values.dtype.char, values.tobytes()),
+        Marker=Marker,
+        MarkerArray=MarkerArray,
+        ColorRGBA=ColorRGBA,
     )
 
 
@@ -79,6 +87,26 @@ def image_msg(types: MessageTypes, fields: ImageFields, header_msg: Any) -> Any:
         step=fields.step,
         data=types.sequence(np.frombuffer(fields.data, dtype=np.uint8)),
     )
+
+
+def debug_image_msg(
+    types: MessageTypes, depth: np.ndarray, skeletons: Sequence[Skeleton], header_msg: Any
+) -> Any:
+    """A bgr8 sensor_msgs/Image: the colourised depth with every skeleton drawn in its track's
+    colour (filled joints TRACKED, hollow ones INFERRED)."""
+    picture = colourise_depth(depth)
+    for skeleton in skeletons:
+        draw_skeleton(
+            picture,
+            skeleton.uv,
+            skeleton.state != KeypointState.NOT_TRACKED,
+            skeleton.state == KeypointState.TRACKED,
+            colour_for(skeleton.id),
+            str(skeleton.id),
+        )
+    height, width = picture.shape[:2]
+    fields = ImageFields(height, width, "bgr8", 0, width * 3, picture.tobytes())
+    return image_msg(types, fields, header_msg)
 
 
 def camera_info_msg(types: MessageTypes, intrinsics: CameraIntrinsics, header_msg: Any) -> Any:
@@ -130,12 +158,12 @@ def skeletons_from_msg(array_msg: Any) -> list[Skeleton]:
         skeletons.append(
             Skeleton(
                 id=int(person.id),
-                uv=[(k.u, k.v) for k in keypoints],
-                xyz=[(k.position.x, k.position.y, k.position.z) for k in keypoints],
-                confidence=[k.confidence for k in keypoints],
-                state=[k.state for k in keypoints],
+                uv=np.array([(k.u, k.v) for k in keypoints]),
+                xyz=np.array([(k.position.x, k.position.y, k.position.z) for k in keypoints]),
+                confidence=np.array([k.confidence for k in keypoints]),
+                state=np.array([k.state for k in keypoints]),
                 score=float(person.score),
-                tracking_state=int(person.tracking_state),
+                tracking_state=TrackingState(int(person.tracking_state)),
             )
         )
     return skeletons

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import rclpy
+from rclpy.context import Context
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
@@ -69,6 +71,7 @@ def play(
     wait_for_subscribers_s: float = 2.0,
     reliable: bool = True,
     restamp: bool = False,
+    context: Context | None = None,
 ) -> Played:
     """Publish the bag's messages (all topics or `topics`).
 
@@ -77,7 +80,7 @@ def play(
     """
     if rate <= 0:
         raise ValueError(f"rate must be positive, got {rate}")
-    node = Node("depth_pose_player")
+    node = Node("depth_pose_player", context=context)
     try:
         with BagReader(path) as bag:
             available = bag.topics
@@ -91,7 +94,7 @@ def play(
                 if reliable
                 else ReliabilityPolicy.BEST_EFFORT,
             )
-            publishers = {
+            publishers: dict[str, Publisher] = {
                 topic: node.create_publisher(message_class(available[topic].msgtype), topic, qos)
                 for topic in chosen
             }

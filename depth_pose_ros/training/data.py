@@ -1,31 +1,35 @@
 """Training samples: person-centred crops of any data set, with the paper's augmentations.
 
 One sample is one annotated person: the square crop around their mask or, without masks, around
-their labelled joints; or, half of the time where one matches, around the proposal the estimator
-makes for them (so the network also learns from the imperfect crops it gets at inference: parts
-of people, people with their chair). Augmentations
-(training only): horizontal flip with left and right joints swapped, a random scale and shift of
-the crop (the paper's random 488x400 crop resized back), rotation in [-4, 4] degrees, and
-depth-specific ones: a shifted reference depth, sensor noise and holes.
+their labelled joints; a share of them cropped loosely (scaled 0.7-1.5 and shifted by up to a
+fifth), as a person stage's boxes can be (parts of people, people with their chair).
+Augmentations (training only): horizontal flip with left and right joints swapped, a random
+scale and shift of the crop (the paper's random 488x400 crop resized back), rotation in [-4, 4]
+degrees, and depth-specific ones: a shifted reference depth, sensor noise and holes.
+
+Negatives (a `negatives` share of all samples) cover nobody: person-sized objects where the
+data marks them (mask value 255: coats on a rack, a punching bag, an office chair) or else a
+random person-sized piece of the scene; their targets are empty heatmaps with full weight, so
+the network stays quiet on furniture and walls.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
-from tqdm import tqdm
 
 from depth_pose_ros.core import schema
 from depth_pose_ros.data.sample import Dataset, PersonAnnotation, Sample, person_region
-from depth_pose_ros.inference.proposals import PersonFinder
 from depth_pose_ros.model.heatmaps import targets
 from depth_pose_ros.model.network import ModelConfig
 from depth_pose_ros.model.preprocess import CropBox, apply, prepare_crop
+
+OBJECT_MASK = 255  # mask value of person-like objects that are not people
+MAX_PERSON_SHARE = 0.1  # of a negative crop's pixels on a person
 
 
 @dataclass(frozen=True)
@@ -39,90 +43,11 @@ class Augmentation:
     reference_jitter_m: float = 0.05
     noise_m: float = 0.01  # max standard deviation of added depth noise
     holes: float = 0.05  # max fraction of pixels knocked out in blobs
+    loose: float = 0.3  # share of crops scaled 0.7-1.5 and shifted by up to 0.2
 
     @classmethod
     def none(cls) -> Augmentation:
-        return cls(False, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0)
-
-
-MIN_COVERAGE = 0.3  # of the person's mask inside the proposal, and of the proposal on them
-MAX_OVERLAP_NOBODY = 0.1  # a proposal with less than this on any person covers nobody
-
-
-@dataclass
-class Proposals:
-    """The estimator's proposals on a data set: the one covering each annotated person (by
-    sample and person index), and those that cover nobody (furniture, walls, fragments)."""
-
-    people: dict[tuple[int, int], tuple[CropBox, float]]
-    nobody: list[tuple[int, CropBox, float]]  # (sample index, box, reference depth)
-
-
-_worker_dataset: Dataset | None = None
-
-
-def _set_worker_dataset(dataset: Dataset) -> None:
-    global _worker_dataset  # one copy per worker process, not one per task
-    _worker_dataset = dataset
-
-
-def _match_frame(task: tuple[int, float]) -> tuple[list, list]:
-    index, margin = task
-    sample = _worker_dataset[index]
-    if sample.mask is None:
-        return [], []
-    proposals = PersonFinder(remember_floor=False)(sample.depth, sample.intrinsics)
-    masks = [sample.mask == k + 1 for k in range(len(sample.people))]
-    people = []
-    for k, person in enumerate(sample.people):
-        if person.ignore or not masks[k].any():
-            continue
-        best, best_coverage = None, MIN_COVERAGE
-        for proposal in proposals:
-            overlap = np.count_nonzero(proposal.mask & masks[k])
-            coverage = overlap / np.count_nonzero(masks[k])
-            purity = overlap / np.count_nonzero(proposal.mask)
-            if coverage >= best_coverage and purity >= MIN_COVERAGE:
-                best, best_coverage = proposal, coverage
-        if best is not None:
-            box = CropBox.around_mask(best.mask, margin)
-            people.append(((index, k), (box.cx, box.cy, box.size, best.reference_depth)))
-    nobody = []
-    for proposal in proposals:
-        size = np.count_nonzero(proposal.mask)
-        if all(np.count_nonzero(proposal.mask & m) < MAX_OVERLAP_NOBODY * size for m in masks):
-            box = CropBox.around_mask(proposal.mask, margin)
-            nobody.append((index, box.cx, box.cy, box.size, proposal.reference_depth))
-    return people, nobody
-
-
-def match_proposals(
-    dataset: Dataset, margin: float, workers: int = 1, progress: bool = True
-) -> Proposals:
-    """Run the estimator's proposals on every sample and sort them out (see Proposals); crops
-    get `margin` (the model's box margin)."""
-    with ProcessPoolExecutor(workers, initializer=_set_worker_dataset, initargs=(dataset,)) as pool:
-        frames = list(
-            tqdm(
-                pool.map(_match_frame, [(i, margin) for i in range(len(dataset))], chunksize=16),
-                total=len(dataset),
-                desc="person proposals",
-                unit="frame",
-                disable=not progress,
-            )
-        )
-    return Proposals(
-        people={
-            key: (CropBox(cx, cy, size), reference)
-            for people, _ in frames
-            for key, (cx, cy, size, reference) in people
-        },
-        nobody=[
-            (index, CropBox(cx, cy, size), reference)
-            for _, nobody in frames
-            for index, cx, cy, size, reference in nobody
-        ],
-    )
+        return cls(False, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 class PersonCrops(TorchDataset):
@@ -136,12 +61,10 @@ class PersonCrops(TorchDataset):
         config: ModelConfig,
         augmentation: Augmentation,
         seed: int = 0,
-        proposals: Proposals | None = None,
         label_noise: float = 0.0,
         negatives: float = 0.2,
     ) -> None:
         self.dataset = dataset
-        self.proposals = proposals or Proposals({}, [])
         self.label_noise = label_noise
         self.config = config
         self.augmentation = augmentation
@@ -157,12 +80,10 @@ class PersonCrops(TorchDataset):
             counters[sample_index] = person_index + 1
             if not ann.get("iscrowd", 0):
                 self.items.append((sample_index, person_index))
-        # Proposals covering nobody, a fixed random choice of them: item (sample, -1 - which).
-        wanted = min(
-            round(negatives / (1 - negatives) * len(self.items)), len(self.proposals.nobody)
-        )
-        chosen = np.random.default_rng((seed, 1)).permutation(len(self.proposals.nobody))[:wanted]
-        self.items += [(self.proposals.nobody[i][0], -1 - int(i)) for i in np.sort(chosen)]
+        # Negatives: item (sample, -1), from a fixed random choice of frames with masks.
+        wanted = round(negatives / (1 - negatives) * len(self.items)) if negatives else 0
+        frames = np.random.default_rng((seed, 1)).integers(0, len(dataset), size=wanted)
+        self.items += [(int(i), -1) for i in np.sort(frames)]
 
     def set_epoch(self, epoch: int) -> None:
         """Reseed augmentation per epoch so epochs differ but runs repeat exactly."""
@@ -179,39 +100,60 @@ class PersonCrops(TorchDataset):
         sample = self.dataset[sample_index]
         rng = self._rng(index)
         if person_index < 0:
-            _, box, reference = self.proposals.nobody[-1 - person_index]
-            crop = self._crop(sample, box, reference, rng)[0]
+            box = self._nobody(sample, rng)
             maps, weights = self._empty_targets()
+            if box is None:  # nothing but people: an all-invalid crop teaches silence too
+                crop = np.full(self.config.input_size, self.config.invalid_value, np.float32)
+            else:
+                reference = float(np.nanmedian(_window(sample.depth, box)))
+                crop = self._crop(sample, box, reference, rng)[0]
             return (
                 torch.from_numpy(crop[None]),
                 torch.from_numpy(maps),
                 torch.ones_like(torch.from_numpy(weights)),
             )
-        proposal = self.proposals.people.get((sample_index, person_index))
         if self.label_noise > 0:
             sample.people[person_index] = self._kinect_like(sample.people[person_index], index)
-        crop, heatmaps, weights = self.make(
-            sample, person_index, rng, proposal if rng.random() < 0.5 else None
-        )
+        crop, heatmaps, weights = self.make(sample, person_index, rng)
         return torch.from_numpy(crop[None]), torch.from_numpy(heatmaps), torch.from_numpy(weights)
 
+    def _nobody(self, sample: Sample, rng: np.random.Generator) -> CropBox | None:
+        """A crop covering nobody: around a person-like object if the frame has one, else a
+        random person-sized window with valid depth and hardly any person in it."""
+        margin = self.config.box_margin
+        people = (
+            (sample.mask > 0) & (sample.mask != OBJECT_MASK) if sample.mask is not None else None
+        )
+        if sample.mask is not None and rng.random() < 0.7:
+            count, parts = cv2.connectedComponents((sample.mask == OBJECT_MASK).astype(np.uint8))
+            if count > 1:
+                part = parts == int(rng.integers(1, count))
+                if np.count_nonzero(part) >= 50:
+                    return CropBox.around_mask(part, margin)
+        height, width = sample.depth.shape
+        for _ in range(10):
+            side = rng.uniform(0.15, 0.8) * height
+            box = CropBox(rng.uniform(0, width), rng.uniform(0, height), side)
+            window = _window(sample.depth, box)
+            if window.size == 0 or np.isfinite(window).mean() < 0.5:
+                continue
+            if people is not None and _window(people, box).mean() > MAX_PERSON_SHARE:
+                continue
+            return box
+        return None
+
     def make(
-        self,
-        sample: Sample,
-        person_index: int,
-        rng: np.random.Generator,
-        proposal: tuple[CropBox, float] | None = None,
+        self, sample: Sample, person_index: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The augmented input, targets and weights for one person of one sample, cropped
-        around `proposal` (box, depth) if given, else around the person."""
+        """The augmented input, targets and weights for one person of one sample."""
         person: PersonAnnotation = sample.people[person_index]
-        if proposal is not None:
-            box, reference = proposal
-        else:
-            region = person_region(sample, person_index, self.config.box_margin)
-            if region is None:
-                return np.zeros(self.config.input_size, np.float32), *self._empty_targets()
-            box, reference = region.box, region.reference_depth
+        region = person_region(sample, person_index, self.config.box_margin)
+        if region is None:
+            return np.zeros(self.config.input_size, np.float32), *self._empty_targets()
+        box, reference = region.box, region.reference_depth
+        if rng.random() < self.augmentation.loose:
+            shift = rng.uniform(-0.2, 0.2, size=2) * box.size
+            box = CropBox(box.cx + shift[0], box.cy + shift[1], box.size * rng.uniform(0.7, 1.5))
         crop, affine, flip = self._crop(sample, box, reference, rng)
         joints = apply(affine, person.uv.astype(np.float64))
         labelled = person.visibility > 0
@@ -270,3 +212,12 @@ class PersonCrops(TorchDataset):
             blobs = cv2.resize(coarse.astype(np.float32), crop.shape[::-1])
             crop = np.where(blobs < fraction, invalid, crop)
         return crop.astype(np.float32, copy=False)
+
+
+def _window(image: np.ndarray, box: CropBox) -> np.ndarray:
+    """The pixels of `image` inside a crop box (clipped to the image)."""
+    half = box.size / 2
+    height, width = image.shape[:2]
+    rows = slice(max(int(box.cy - half), 0), min(int(box.cy + half) + 1, height))
+    columns = slice(max(int(box.cx - half), 0), min(int(box.cx + half) + 1, width))
+    return image[rows, columns]

@@ -11,5 +11,5 @@ def stage_loss(
     """sum_t sum_k alpha_k sum_p (P_k^t(p) - H_k(p))^2, averaged over the batch; alpha_k = 0
     for joints without a label."""
     alpha = weight[:, :, None, None]
-    total = sum((((p - target) ** 2) * alpha).sum() for p in predictions)
+    total = torch.stack([(((p - target) ** 2) * alpha).sum() for p in predictions]).sum()
     return total / target.shape[0]

@@ -16,6 +16,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,13 +28,7 @@ from tqdm import tqdm
 from depth_pose_ros.data.sample import Dataset
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.network import CONFIGS, DepthPoseNet, ModelConfig
-from depth_pose_ros.model.preprocess import CropBox
-from depth_pose_ros.training.data import (
-    Augmentation,
-    PersonCrops,
-    Proposals,
-    match_proposals,
-)
+from depth_pose_ros.training.data import Augmentation, PersonCrops
 from depth_pose_ros.training.loss import stage_loss
 from depth_pose_ros.training.validation import validate
 
@@ -59,11 +54,11 @@ class TrainSettings:
     init: str | None = None  # weights to start from (required for fine-tuning)
     augmentation: Augmentation = field(default_factory=Augmentation)
     val_people: int = 400  # people of the validation set evaluated after every epoch
-    proposal_crops: bool = True  # also crop around the estimator's proposals (half the time)
-    negatives: float = 0.2  # share of samples that are proposals covering nobody
+    negatives: float = 0.2  # share of samples that cover nobody (objects, bits of the scene)
+    people: str | None = None  # person-stage weights: also validate the whole estimator
     label_noise: float = 0.0  # Kinect-like annotation errors (fraction of a person's size)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values["config"] = self.config.to_dict()
         return values
@@ -81,11 +76,12 @@ def _freeze(model: DepthPoseNet, mode: str) -> None:
         last.requires_grad_(True)
 
 
-class _Log:
-    """Per-epoch figures as CSV and JSON, and a PNG of the curves."""
+class TrainLog:
+    """Per-epoch figures as CSV and JSON, and a PNG of the loss and `score_key` curves."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, score_key: str = "val_mAP") -> None:
         self.directory = directory
+        self.score_key = score_key
         self.rows: list[dict[str, float]] = []
         path = directory / "log.json"
         if path.is_file():
@@ -107,60 +103,30 @@ class _Log:
         import matplotlib.pyplot as plt
 
         epochs = [r["epoch"] for r in self.rows]
-        figure, (loss_axes, map_axes) = plt.subplots(1, 2, figsize=(10, 4))
+        figure, (loss_axes, score_axes) = plt.subplots(1, 2, figsize=(10, 4))
         loss_axes.plot(epochs, [r["train_loss"] for r in self.rows], label="train")
         if any("val_loss" in r for r in self.rows):
             loss_axes.plot(epochs, [r.get("val_loss", np.nan) for r in self.rows], label="val")
-        loss_axes.set(xlabel="epoch", ylabel="loss (sum over stages)", yscale="log")
+        loss_axes.set(xlabel="epoch", ylabel="loss", yscale="log")
         loss_axes.legend()
-        map_axes.plot(epochs, [r.get("val_mAP", np.nan) for r in self.rows], "o-")
-        map_axes.set(xlabel="epoch", ylabel="val mAP (OKS, person boxes)", ylim=(0, 1))
-        map_axes.grid(alpha=0.3)
+        score_axes.plot(epochs, [r.get(self.score_key, np.nan) for r in self.rows], "o-")
+        score_axes.set(xlabel="epoch", ylabel=self.score_key, ylim=(0, 1))
+        score_axes.grid(alpha=0.3)
         figure.tight_layout()
         figure.savefig(self.directory / "curves.png", dpi=100)
         plt.close(figure)
 
 
+def cosine_lr(lr: float, step: int, total: int) -> float:
+    """`lr` decayed along a cosine to 1 % of it over `total` steps."""
+    progress = min(step / max(total, 1), 1.0)
+    return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
 def _learning_rate(settings: TrainSettings, step: int, total: int) -> float:
     if settings.schedule == "constant":
         return settings.lr
-    progress = min(step / max(total, 1), 1.0)
-    return settings.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def _proposals(
-    data: Dataset, margin: float, out: Path, rank: int, world: int, progress: bool
-) -> Proposals:
-    """The estimator's proposals on the training data, once per run (OUT/proposals.json)."""
-    path = out / "proposals.json"
-    if rank == 0 and not path.is_file():
-        found = match_proposals(data, margin, os.cpu_count() or 1, progress)
-        path.write_text(
-            json.dumps(
-                {
-                    "people": [
-                        [i, k, box.cx, box.cy, box.size, reference]
-                        for (i, k), (box, reference) in found.people.items()
-                    ],
-                    "nobody": [
-                        [i, box.cx, box.cy, box.size, reference]
-                        for i, box, reference in found.nobody
-                    ],
-                }
-            )
-        )
-    if world > 1:
-        dist.barrier()
-    stored = json.loads(path.read_text())
-    return Proposals(
-        people={
-            (i, k): (CropBox(cx, cy, size), reference)
-            for i, k, cx, cy, size, reference in stored["people"]
-        },
-        nobody=[
-            (i, CropBox(cx, cy, size), reference) for i, cx, cy, size, reference in stored["nobody"]
-        ],
-    )
+    return cosine_lr(settings.lr, step, total)
 
 
 def train(
@@ -180,7 +146,8 @@ def train(
     device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if cuda else "cpu")
     torch.manual_seed(settings.seed)  # weights, dropout; data draws from its own generators
 
-    config, initial, metadata = settings.config, None, {}
+    config, initial = settings.config, None
+    metadata: dict[str, Any] = {}
     if settings.init is not None:  # the architecture comes with the weights
         initial, metadata = weights.load(settings.init)
         config = initial.config
@@ -200,23 +167,14 @@ def train(
     )
 
     out.mkdir(parents=True, exist_ok=True)
-    proposals = (
-        _proposals(data, config.box_margin, out, rank, world, progress)
-        if settings.proposal_crops
-        else None
-    )
     crops = PersonCrops(
-        data,
-        config,
-        settings.augmentation,
-        settings.seed,
-        proposals,
-        settings.label_noise,
-        settings.negatives if proposals else 0.0,
+        data, config, settings.augmentation, settings.seed, settings.label_noise, settings.negatives
     )
     if len(crops) == 0:
         raise ValueError("the training data has no annotated people")
-    sampler = DistributedSampler(crops, world, rank, seed=settings.seed) if world > 1 else None
+    sampler: DistributedSampler[Any] | None = (
+        DistributedSampler(crops, world, rank, seed=settings.seed) if world > 1 else None
+    )
     generator = torch.Generator().manual_seed(settings.seed)
     loader = DataLoader(
         crops,
@@ -243,7 +201,7 @@ def train(
     if rank == 0:
         (out / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2) + "\n")
     network = DistributedDataParallel(model) if world > 1 else model
-    log = _Log(out)
+    log = TrainLog(out)
 
     for epoch in range(start_epoch, settings.epochs + 1):
         started = time.perf_counter()
@@ -275,14 +233,17 @@ def train(
         }
         if rank == 0:
             if val is not None:
-                boxes, estimator, val_loss = validate(model, val, settings.val_people, device)
+                boxes, estimator, val_loss = validate(
+                    model, val, settings.val_people, device, settings.people
+                )
                 row |= {
                     "val_loss": val_loss,
-                    "val_mAP": estimator.mAP,  # the whole estimator: what is reported and kept
-                    "val_AP50": estimator.AP50,
-                    "val_AP75": estimator.AP75,
-                    "val_mAP_person_boxes": boxes.mAP,  # the network alone
+                    "val_mAP": boxes.mAP,  # the network on annotated people: what is kept
+                    "val_AP50": boxes.AP50,
+                    "val_AP75": boxes.AP75,
                 }
+                if estimator is not None:  # the whole estimator, person stage included
+                    row |= {"val_mAP_estimator": estimator.mAP, "val_recall": estimator.recall}
             row["seconds"] = round(time.perf_counter() - started, 1)
             log.add(row)
             score = row.get("val_mAP", -row["train_loss"])

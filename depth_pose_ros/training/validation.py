@@ -1,8 +1,9 @@
 """Validation during training: the paper's metric, for the network and for the estimator.
 
-The network alone: crops around each annotated person's mask (and the loss on them). The whole
-estimator: the same frames through person proposals and the network, which is what
-`depth-pose eval --weights ... --data ...` measures and what decides the best checkpoint.
+The network alone: crops around each annotated person's mask (and the loss on them), which
+decides the best checkpoint. With a person stage, also the whole estimator: the same frames
+through the person stage and the network, what `depth-pose eval --weights ... --data ...`
+measures.
 """
 
 from __future__ import annotations
@@ -24,16 +25,20 @@ from depth_pose_ros.training.loss import stage_loss
 
 @torch.inference_mode()
 def validate(
-    model: DepthPoseNet, dataset: Dataset, max_people: int, device: torch.device
-) -> tuple[metrics.Report, metrics.Report, float]:
-    """(network report, estimator report, mean loss) over the first samples holding
-    `max_people` annotated people."""
+    model: DepthPoseNet,
+    dataset: Dataset,
+    max_people: int,
+    device: torch.device,
+    people: str | None = None,
+) -> tuple[metrics.Report, metrics.Report | None, float]:
+    """(network report, estimator report with the `people` person stage (None without one),
+    mean loss) over the first samples holding `max_people` annotated people."""
     model.eval()
     config = model.config
     ground_truth = dataset.coco()
-    results, losses, image_ids, people = [], [], [], 0
+    results, losses, image_ids, counted = [], [], [], 0
     for index in range(len(dataset)):
-        if people >= max_people:
+        if counted >= max_people:
             break
         sample = dataset[index]
         image_ids.append(sample.image_id)
@@ -54,7 +59,7 @@ def validate(
             alphas.append(alpha)
         if not crops:
             continue
-        people += len(crops)
+        counted += len(crops)
         predictions = model(torch.from_numpy(np.stack(crops)[:, None]).to(device), all_stages=True)
         losses.append(
             float(
@@ -69,12 +74,10 @@ def validate(
             points, confidence = decode(output)
             uv = to_image(points, affine, config.stride)
             results.append(coco.result(sample.image_id, uv, confidence, confidence.mean()))
-    kept = set(image_ids)
-    subset = coco.document(
-        [image for image in ground_truth["images"] if image["id"] in kept],
-        [ann for ann in ground_truth["annotations"] if ann["image_id"] in kept],
-    )
-    report = metrics.evaluate(metrics.load_ground_truth(subset), metrics.load_detections(results))
-    estimator = PoseEstimator(model, TorchBackend(model, str(device)))
+    report = metrics.evaluate(metrics.restricted(ground_truth, set(image_ids)), results)
+    mean_loss = float(np.mean(losses)) if losses else float("nan")
+    if people is None:
+        return report, None, mean_loss
+    estimator = PoseEstimator(model, TorchBackend(model, str(device)), people=people)
     whole = evaluation.run(estimator, dataset, "proposals", limit=len(image_ids), progress=False)
-    return report, whole.report, float(np.mean(losses)) if losses else float("nan")
+    return report, whole.report, mean_loss

@@ -254,7 +254,9 @@ def surface(shape: BodyShape, positions: np.ndarray, frames: np.ndarray) -> list
     head = 0.11 * s * shape.head_scale
     trunk = s * loose
 
-    def torso(centre: np.ndarray, frame: np.ndarray, depth: float, width: float, height: float):
+    def torso(
+        centre: np.ndarray, frame: np.ndarray, depth: float, width: float, height: float
+    ) -> Ellipsoid:
         radii = np.array([depth * g, width * g**0.7, height]) * trunk
         return Ellipsoid(centre, frame, radii, Part.TORSO)
 

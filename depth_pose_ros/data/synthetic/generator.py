@@ -7,7 +7,7 @@ test splits never share a random stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from depth_pose_ros.data.synthetic.body import (
 )
 from depth_pose_ros.data.synthetic.geometry import CameraPose, project
 from depth_pose_ros.data.synthetic.render import (
+    DISTRACTOR,
     FURNITURE,
     NEAR,
     Box,
@@ -35,7 +36,9 @@ from depth_pose_ros.data.synthetic.render import (
 )
 from depth_pose_ros.data.synthetic.scene import (
     PEOPLE_WEIGHTS,
+    Blob,
     PlacedPerson,
+    Rod,
     chair_for,
     distance_to_segment,
     facing_yaw,
@@ -48,7 +51,7 @@ from depth_pose_ros.data.synthetic.scene import (
 )
 from depth_pose_ros.data.synthetic.sensor import SensorProfile, apply_sensor, sample_profile
 
-GENERATOR_VERSION = 1  # bump when frames for the same seed change
+GENERATOR_VERSION = 2  # bump when frames for the same seed change (v1: generate_v1_frame)
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FPS = 30.0
 
@@ -95,6 +98,8 @@ class SyntheticFrame:
     intrinsics: CameraIntrinsics
     people: list[PersonTruth]
     person_mask: np.ndarray  # (H, W) uint8: 0 nobody, k + 1 person k
+    scenario: str = "v1"  # the scenario family that made the frame
+    distractor_mask: np.ndarray | None = None  # (H, W) bool: person-like objects, where shown
 
     @property
     def depth_m(self) -> np.ndarray:
@@ -112,6 +117,7 @@ class Scene:
     furniture: list[Box]
     profile: SensorProfile
     shapes: list[BodyShape]
+    props: list[Box | Rod | Blob] = field(default_factory=list)  # distractors: never people
 
 
 def frame_rng(split: str, seed: int, index: int) -> np.random.Generator:
@@ -158,19 +164,17 @@ def sample_scene(
     return Scene(intrinsics, camera, room, furniture, profile, shapes)
 
 
-def _render(scene: Scene, people: list[PlacedPerson]) -> Renderer:
-    camera = scene.camera
-    renderer = Renderer(scene.intrinsics)
-    room = scene.room
-    renderer.room(
-        Box(camera.to_camera(room.centre), camera.direction_to_camera(room.axes.T).T, room.half),
-        floor_axis=2,
-    )
-    for box in scene.furniture:
-        renderer.box(
-            Box(camera.to_camera(box.centre), camera.direction_to_camera(box.axes.T).T, box.half),
-            FURNITURE,
-        )
+def _in_camera(box: Box, camera: CameraPose) -> Box:
+    return Box(camera.to_camera(box.centre), camera.direction_to_camera(box.axes.T).T, box.half)
+
+
+def draw_room(renderer: Renderer, camera: CameraPose, room: Box) -> None:
+    """The walls, floor and ceiling of a room around the camera."""
+    renderer.room(_in_camera(room, camera), floor_axis=2)
+
+
+def draw_people(renderer: Renderer, camera: CameraPose, people: list[PlacedPerson]) -> None:
+    """People k = 0, 1, ... labelled by person and body part."""
     for k, person in enumerate(people):
         for primitive in person.primitives:
             label = person_label(k, primitive.part)
@@ -188,6 +192,24 @@ def _render(scene: Scene, people: list[PlacedPerson]) -> Renderer:
                     primitive.radii,
                     label,
                 )
+
+
+def _render(scene: Scene, people: list[PlacedPerson]) -> Renderer:
+    camera = scene.camera
+    renderer = Renderer(scene.intrinsics)
+    draw_room(renderer, camera, scene.room)
+    for box in scene.furniture:
+        renderer.box(_in_camera(box, camera), FURNITURE)
+    for prop in scene.props:
+        if isinstance(prop, Box):
+            renderer.box(_in_camera(prop, camera), DISTRACTOR)
+        elif isinstance(prop, Rod):
+            a, b = camera.to_camera(prop.a), camera.to_camera(prop.b)
+            renderer.capsule(a, b, prop.radius, DISTRACTOR)
+        else:
+            axes = camera.direction_to_camera(prop.axes.T).T
+            renderer.ellipsoid(camera.to_camera(prop.centre), axes, prop.radii, DISTRACTOR)
+    draw_people(renderer, camera, people)
     return renderer
 
 
@@ -235,20 +257,29 @@ def render_frame(
     grounds: list[np.ndarray],
     track_ids: list[int],
     rng: np.random.Generator,
+    lifts: list[float] | None = None,
+    scenario: str = "v1",
 ) -> SyntheticFrame:
-    """Pose the scene's people, render, apply the sensor and compute the ground truth."""
+    """Pose the scene's people (resting `lifts` metres above the floor, if given), render,
+    apply the sensor and compute the ground truth."""
+    lifts = lifts or [0.0] * len(grounds)
     people = [
-        place_person(shape, pose, ground)
-        for shape, pose, ground in zip(scene.shapes, poses_now, grounds, strict=True)
+        place_person(shape, pose, ground, lift)
+        for shape, pose, ground, lift in zip(scene.shapes, poses_now, grounds, lifts, strict=True)
     ]
     renderer = _render(scene, people)
     truths, mask = _truth(scene, people, renderer, track_ids)
     depth_mm = apply_sensor(renderer, scene.profile, rng)
-    return SyntheticFrame(depth_mm, scene.intrinsics, truths, mask)
+    distractors = (renderer.label == DISTRACTOR) & (depth_mm > 0) if scene.props else None
+    return SyntheticFrame(depth_mm, scene.intrinsics, truths, mask, scenario, distractors)
 
 
-def generate_frame(split: str, seed: int, index: int, people: int | None = None) -> SyntheticFrame:
-    """Frame `index` of split `split` for `seed`: 1-4 people (or `people`) in a random room."""
+def generate_v1_frame(
+    split: str, seed: int, index: int, people: int | None = None
+) -> SyntheticFrame:
+    """Frame `index` of split `split` for `seed` as version 1 of the generator made it (1-4
+    people, or `people`, with hand-written pose presets in a random room): what makes
+    synthetic:test and synthetic:val, kept bit for bit so their figures stay comparable."""
     rng = frame_rng(split, seed, index)
     grounds = sample_ground_points(rng, _people_count(rng, people))
     shapes = [sample_shape(rng) for _ in grounds]

@@ -43,6 +43,14 @@ ARM_PRESETS: dict[str, ArmPreset] = {
     "typing": (((10, 40), (5, 25), (20, 50)), (70, 105), (-10, 30)),
     "arms_crossed": (((20, 40), (-25, -10), (55, 80)), (105, 130), (-10, 10)),
 }
+# Arms the scenario families need; apart from ARM_PRESETS, whose order the version-1
+# generator's random draws depend on.
+WIDE_ARM_PRESETS: dict[str, ArmPreset] = {
+    "spread": (((-15, 15), (80, 100), (-20, 20)), (0, 15), (-10, 15)),  # a T
+    "raised_wide": (((-10, 15), (110, 130), (-20, 20)), (0, 15), (-10, 15)),  # a Y
+    "overhead": (((150, 180), (-5, 30), (-20, 20)), (0, 40), (-20, 20)),
+    "waving_high": (((0, 40), (110, 150), (-90, -60)), (40, 100), (-20, 20)),
+}
 ARM_PRESET_NAMES = tuple(ARM_PRESETS)
 # Presets other than these are picked for one arm at a time.
 _ARM_WEIGHTS = np.array([0.35, 0.08, 0.12, 0.05, 0.05, 0.1, 0.06, 0.05, 0.09, 0.05])
@@ -63,7 +71,7 @@ def _uniform(rng: np.random.Generator, ranges: tuple[Range, ...]) -> np.ndarray:
 
 
 def _set_arm(angles: np.ndarray, rng: np.random.Generator, side: str, preset: str) -> None:
-    shoulder, elbow, wrist = ARM_PRESETS[preset]
+    shoulder, elbow, wrist = ARM_PRESETS.get(preset) or WIDE_ARM_PRESETS[preset]
     joints = (
         (J.ELBOW_L, J.WRIST_L, J.HAND_L, J.HAND_TIP_L)
         if side == "L"
@@ -189,6 +197,74 @@ def crouching(rng: np.random.Generator) -> Pose:
     return Pose(angles, yaw=0.0, pitch=rng.uniform(10, 40))
 
 
+def tpose(rng: np.random.Generator) -> Pose:
+    """Standing with both arms spread wide, as a T or raised in a Y."""
+    angles = np.zeros((KINECT_JOINTS, 3))
+    _spine(angles, rng)
+    preset = "spread" if rng.random() < 0.65 else "raised_wide"
+    _set_arm(angles, rng, "L", preset)
+    _set_arm(angles, rng, "R", preset)
+    _legs(angles, rng, ((-5, 10), (-5, 10)), ((0, 10), (0, 10)), abduct=(0, 15))
+    return Pose(angles, yaw=0.0, pitch=rng.uniform(-3, 5), roll=rng.uniform(-3, 3))
+
+
+def arms_up(rng: np.random.Generator) -> Pose:
+    """Standing with one or both arms overhead: reaching up, waving high."""
+    pose = standing(rng)
+    angles = pose.angles.copy()
+    raised = ["L", "R"] if rng.random() < 0.45 else [str(rng.choice(["L", "R"]))]
+    for side in raised:
+        _set_arm(angles, rng, side, str(rng.choice(["overhead", "waving_high", "reaching_up"])))
+    return Pose(angles, yaw=0.0, pitch=pose.pitch, roll=pose.roll)
+
+
+def typing(rng: np.random.Generator) -> Pose:
+    """Seated with both hands forward at desk height."""
+    pose = sitting(rng)
+    angles = pose.angles.copy()
+    _set_arm(angles, rng, "L", "typing")
+    _set_arm(angles, rng, "R", "typing")
+    return Pose(angles, yaw=0.0, pitch=rng.uniform(-5, 15), sitting=True)
+
+
+def kneeling(rng: np.random.Generator) -> Pose:
+    """On both knees (upright or sitting back on the heels) or on one knee."""
+    angles = np.zeros((KINECT_JOINTS, 3))
+    _spine(angles, rng, bend=rng.uniform(-5, 25))
+    _arms(angles, rng)
+    if rng.random() < 0.5:
+        hip = rng.uniform(0, 25) if rng.random() < 0.6 else rng.uniform(70, 100)
+        knee = hip + rng.uniform(85, 105)
+        _legs(angles, rng, ((hip, hip + 5),) * 2, ((knee, knee + 5),) * 2, abduct=(0, 10))
+    else:
+        kneel, step = ((0, 20), (70, 100)) if rng.random() < 0.5 else ((70, 100), (0, 20))
+        knees = ((95, 120), (70, 100)) if kneel[0] == 0 else ((70, 100), (95, 120))
+        _legs(angles, rng, (kneel, step), knees, abduct=(0, 10))
+    for foot in (J.FOOT_L, J.FOOT_R):
+        angles[foot, 0] = rng.uniform(-40, 0)  # toes pointing back along the floor
+    return Pose(angles, yaw=0.0, pitch=rng.uniform(-5, 20))
+
+
+def lying(rng: np.random.Generator) -> Pose:
+    """On the back, the front or a side, legs straight or one knee up."""
+    angles = np.zeros((KINECT_JOINTS, 3))
+    _spine(angles, rng)
+    _arms(angles, rng)
+    bend = rng.uniform(40, 110) if rng.random() < 0.3 else rng.uniform(0, 15)
+    _legs(angles, rng, ((bend * 0.6, bend * 0.6 + 5), (0, 10)), ((bend, bend + 5), (0, 10)))
+    if rng.random() < 0.5:
+        angles[[J.KNEE_L, J.ANKLE_L, J.KNEE_R, J.ANKLE_R]] = angles[
+            [J.KNEE_R, J.ANKLE_R, J.KNEE_L, J.ANKLE_L]
+        ]
+    kind = rng.random()
+    if kind < 0.5:  # on the back
+        return Pose(angles, yaw=0.0, pitch=-rng.uniform(80, 95), roll=rng.uniform(-10, 10))
+    if kind < 0.7:  # on the front
+        return Pose(angles, yaw=0.0, pitch=rng.uniform(80, 95), roll=rng.uniform(-10, 10))
+    side = float(rng.choice([-1.0, 1.0]))
+    return Pose(angles, yaw=0.0, pitch=rng.uniform(-10, 10), roll=side * rng.uniform(80, 95))
+
+
 FAMILIES: dict[str, tuple[float, Callable[[np.random.Generator], Pose]]] = {
     "standing": (0.38, standing),
     "walking": (0.22, walking),
@@ -199,7 +275,8 @@ FAMILIES: dict[str, tuple[float, Callable[[np.random.Generator], Pose]]] = {
 
 
 def sample_pose(rng: np.random.Generator, family: str | None = None) -> Pose:
-    """A pose from a named family, or from a family chosen at random."""
+    """A pose from a named family of FAMILIES (the version-1 generator's mix), or from a
+    family chosen at random."""
     if family is None:
         names = list(FAMILIES)
         weights = np.array([FAMILIES[n][0] for n in names])

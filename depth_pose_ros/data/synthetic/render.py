@@ -16,11 +16,11 @@ from depth_pose_ros.core.camera import CameraIntrinsics
 
 NEAR = 0.05  # metres: nothing closer to the camera is rendered
 
-# Label values of the rendered label image.
-NOTHING = 0
+# Label values of the rendered label image (0: nothing).
 FLOOR = 1
 WALL = 2
 FURNITURE = 3
+DISTRACTOR = 4  # objects of a person's size and shape (coats on a rack, a punching bag, ...)
 PERSON_BASE = 16  # person k, part p -> PERSON_BASE + k * PARTS_PER_PERSON + p
 PARTS_PER_PERSON = 16
 

@@ -57,13 +57,31 @@ class PlacedPerson:
     forward: np.ndarray  # (3,) unit vector the pelvis faces
 
 
+@dataclass(frozen=True)
+class Rod:
+    """An object shaped like a capsule: a pole, a punching bag, a mannequin-sized cylinder."""
+
+    a: np.ndarray
+    b: np.ndarray
+    radius: float
+
+
+@dataclass(frozen=True)
+class Blob:
+    """An object shaped like an ellipsoid: a coat on a hook, a hat."""
+
+    centre: np.ndarray
+    axes: np.ndarray  # (3, 3) columns: unit axes
+    radii: np.ndarray
+
+
 def _translate(primitive: Capsule | Ellipsoid, offset: np.ndarray) -> Capsule | Ellipsoid:
     if isinstance(primitive, Capsule):
         return Capsule(primitive.a + offset, primitive.b + offset, primitive.radius, primitive.part)
     return Ellipsoid(primitive.centre + offset, primitive.axes, primitive.radii, primitive.part)
 
 
-def _lowest_point(primitives: list) -> float:
+def lowest_point(primitives: list) -> float:
     lowest = np.inf
     for p in primitives:
         if isinstance(p, Capsule):
@@ -73,11 +91,14 @@ def _lowest_point(primitives: list) -> float:
     return float(lowest)
 
 
-def place_person(shape: BodyShape, pose: Pose, ground: np.ndarray) -> PlacedPerson:
-    """Pose the body and stand it (or seat it, feet down) on the floor at `ground` (x, y)."""
+def place_person(
+    shape: BodyShape, pose: Pose, ground: np.ndarray, lift: float = 0.0
+) -> PlacedPerson:
+    """Pose the body and stand it (or seat it, feet down) on the floor at `ground` (x, y), or
+    rest its lowest point `lift` metres above the floor (someone lying on a sofa)."""
     joints, frames = forward_kinematics(shape, pose)
     primitives = surface(shape, joints, frames)
-    offset = np.array([ground[0], ground[1], -_lowest_point(primitives)])
+    offset = np.array([ground[0], ground[1], lift - lowest_point(primitives)])
     return PlacedPerson(
         joints=joints + offset,
         primitives=[_translate(p, offset) for p in primitives],
@@ -85,7 +106,7 @@ def place_person(shape: BodyShape, pose: Pose, ground: np.ndarray) -> PlacedPers
     )
 
 
-def _upright_box(centre_xy: np.ndarray, bottom: float, size: np.ndarray, yaw: float) -> Box:
+def upright_box(centre_xy: np.ndarray, bottom: float, size: np.ndarray, yaw: float) -> Box:
     """A box standing on height `bottom` with sizes (depth, width, height) turned by yaw."""
     centre = np.array([centre_xy[0], centre_xy[1], bottom + size[2] / 2])
     return Box(centre, rotation_z(yaw), np.asarray(size, dtype=float) / 2)
@@ -96,25 +117,23 @@ def chair_for(person: PlacedPerson, rng: np.random.Generator) -> list[Box]:
     usually a backrest."""
     hips = [p for p in person.primitives if isinstance(p, Capsule) and p.part == Part.THIGH]
     pelvis = [p for p in person.primitives if isinstance(p, Ellipsoid) and p.part == Part.TORSO][-1]
-    seat_top = min(_lowest_point([pelvis]), *(min(h.a[2], h.b[2]) - h.radius for h in hips[::2]))
+    seat_top = min(lowest_point([pelvis]), *(min(h.a[2], h.b[2]) - h.radius for h in hips[::2]))
     forward = person.forward[:2] / max(np.linalg.norm(person.forward[:2]), 1e-6)
     yaw = float(np.arctan2(forward[1], forward[0]))
     knees = 0.5 * (person.joints[J.KNEE_L] + person.joints[J.KNEE_R])
     centre = 0.55 * person.joints[J.SPINE_BASE][:2] + 0.45 * knees[:2]
     depth, width, thickness = rng.uniform(0.38, 0.5), rng.uniform(0.4, 0.55), 0.04
     seat_top = max(seat_top, 0.15)
-    parts = [_upright_box(centre, seat_top - thickness, np.array([depth, width, thickness]), yaw)]
+    parts = [upright_box(centre, seat_top - thickness, np.array([depth, width, thickness]), yaw)]
     side = np.array([-forward[1], forward[0]])
     for a in (-1, 1):
         for b in (-1, 1):
             leg = centre + forward * a * (depth / 2 - 0.03) + side * b * (width / 2 - 0.03)
-            parts.append(
-                _upright_box(leg, 0.0, np.array([0.035, 0.035, seat_top - thickness]), yaw)
-            )
+            parts.append(upright_box(leg, 0.0, np.array([0.035, 0.035, seat_top - thickness]), yaw))
     if rng.random() < 0.7:
         back = person.joints[J.SPINE_BASE][:2] - forward * (pelvis.radii[0] + 0.04)
         parts.append(
-            _upright_box(back, seat_top, np.array([0.03, width, rng.uniform(0.3, 0.5)]), yaw)
+            upright_box(back, seat_top, np.array([0.03, width, rng.uniform(0.3, 0.5)]), yaw)
         )
     return parts
 
@@ -125,17 +144,23 @@ def sample_furniture(rng: np.random.Generator, centre_xy: np.ndarray) -> list[Bo
     kind = rng.choice(["table", "cabinet", "crate"], p=[0.4, 0.35, 0.25])
     if kind == "cabinet":
         size = np.array([rng.uniform(0.35, 0.6), rng.uniform(0.4, 1.2), rng.uniform(0.5, 2.0)])
-        return [_upright_box(centre_xy, 0.0, size, yaw)]
+        return [upright_box(centre_xy, 0.0, size, yaw)]
     if kind == "crate":
-        return [_upright_box(centre_xy, 0.0, np.full(3, rng.uniform(0.25, 0.6)), yaw)]
+        return [upright_box(centre_xy, 0.0, np.full(3, rng.uniform(0.25, 0.6)), yaw)]
     depth, width = rng.uniform(0.6, 0.9), rng.uniform(0.8, 1.6)
     height, top = rng.uniform(0.7, 0.78), rng.uniform(0.03, 0.05)
-    parts = [_upright_box(centre_xy, height - top, np.array([depth, width, top]), yaw)]
+    return table(centre_xy, yaw, np.array([depth, width, height]), top)
+
+
+def table(centre_xy: np.ndarray, yaw: float, size: np.ndarray, top: float) -> list[Box]:
+    """A table with a top `top` thick and four legs; `size` is (depth, width, height)."""
+    depth, width, height = size
+    parts = [upright_box(centre_xy, height - top, np.array([depth, width, top]), yaw)]
     axes = rotation_z(yaw)[:2, :2]
     for a in (-1, 1):
         for b in (-1, 1):
             leg = centre_xy + axes @ np.array([a * (depth / 2 - 0.05), b * (width / 2 - 0.05)])
-            parts.append(_upright_box(leg, 0.0, np.array([0.05, 0.05, height - top]), yaw))
+            parts.append(upright_box(leg, 0.0, np.array([0.05, 0.05, height - top]), yaw))
     return parts
 
 

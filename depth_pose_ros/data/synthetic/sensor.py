@@ -14,6 +14,7 @@ import numpy as np
 
 from depth_pose_ros.data.synthetic.body import Part
 from depth_pose_ros.data.synthetic.render import (
+    DISTRACTOR,
     FURNITURE,
     WALL,
     Rays,
@@ -125,7 +126,7 @@ def apply_sensor(
 
     for v0, v1, u0, u1 in profile.dark_patches:
         patch = label[v0:v1, u0:u1]
-        invalid[v0:v1, u0:u1] |= (patch == WALL) | (patch == FURNITURE)
+        invalid[v0:v1, u0:u1] |= (patch == WALL) | (patch == FURNITURE) | (patch == DISTRACTOR)
     if profile.dark_hair or profile.dark_clothes:
         blobs = _smooth_field(rng, shape, 12)
         person, part = person_of(label), part_of(label)
