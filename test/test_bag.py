@@ -63,7 +63,7 @@ def test_bag_round_trip(tmp_path, name, storage, encoding):
             "/depth/image_raw": 5,
             "/ground_truth/skeletons": 5,
         }
-        assert reader.topics_of_type("sensor_msgs/msg/Image") == ["/depth/image_raw"]
+        assert topics["/depth/image_raw"].msgtype == "sensor_msgs/msg/Image"
         frames = list(reader.depth_frames("/depth/image_raw"))
         infos = list(reader.camera_infos("/depth/camera_info"))
         skeleton_frames = list(reader.skeleton_frames("/ground_truth/skeletons"))

@@ -16,16 +16,18 @@ def figures(path) -> dict:
 def test_model_benchmark_reports_throughput_and_latency(tmp_path, capsys):
     out = tmp_path / "model.json"
     arguments = ["--configs", "lite", "--backends", "onnxruntime", "--frames", "8"]
-    assert main(["bench", "model", *arguments, "--json", str(out)]) == 0
+    assert main(["bench", "model", *arguments, "--precision", "fp32", "--json", str(out)]) == 0
     assert "lite    onnxruntime" in capsys.readouterr().out
     result = figures(out)
     (row,) = result["rows"]
     assert row["config"] == "lite" and row["backend"] == "onnxruntime" and row["trained_weights"]
-    assert row["input_size"] == [128, 128]
+    assert row["precision"] == "fp32" and row["input_size"] == [128, 128]
     assert row["model_fps_crop"] > 0 and row["model_fps_512x424"] > 0
-    for key in ("e2e_latency_ms", "e2e_single_person_latency_ms"):
+    keys = ("e2e_latency_ms", "e2e_three_people_latency_ms", "person_stage_latency_ms")
+    for key in (*keys, "e2e_single_person_path_latency_ms"):
         latency = row[key]
         assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
+    assert row["e2e_cpu_ms_per_frame"] > 0 and row["e2e_three_people_cpu_ms_per_frame"] > 0
     assert row["frames"] == 6  # 8 frames, 2 of them warm-up
     assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
 
@@ -36,11 +38,28 @@ def test_model_benchmark_compares_with_the_paper_config(tmp_path, monkeypatch):
     monkeypatch.setattr("depth_pose_ros.cli.benchmarks._throughput", lambda run, batch: 10.0)
     out = tmp_path / "model.json"
     arguments = ["--configs", "lite", "paper", "--backends", "torch", "--frames", "4"]
-    assert main(["bench", "model", *arguments, "--json", str(out)]) == 0
+    assert main(["bench", "model", *arguments, "--precision", "fp32", "--json", str(out)]) == 0
     lite, paper = figures(out)["rows"]
     assert paper["config"] == "paper" and "vs_paper" not in paper
     ratio = paper["e2e_latency_ms"]["p50"] / lite["e2e_latency_ms"]["p50"]
     assert lite["vs_paper"]["e2e_speedup"] == pytest.approx(ratio, abs=0.051)
+
+
+def test_int8_rows_are_compared_with_fp32_of_the_same_model_and_backend():
+    from depth_pose_ros.cli.benchmarks import _ratios
+
+    rows = [
+        {"config": "lite", "backend": "onnxruntime", "precision": "fp32", "model_fps_crop": 100.0},
+        {
+            "config": "lite",
+            "backend": "onnxruntime-int8",
+            "precision": "int8",
+            "model_fps_crop": 180.0,
+        },
+    ]
+    _ratios(rows)
+    assert rows[1]["int8_vs_fp32_crop_throughput"] == 1.8
+    assert "int8_vs_fp32_crop_throughput" not in rows[0]
 
 
 def test_synth_benchmark_reports_frames_per_second(tmp_path):

@@ -81,6 +81,16 @@ def test_tensorrt_agrees_with_pytorch_in_fp32(tmp_path):
     np.testing.assert_allclose(backend(batch), TorchBackend(model)(batch), atol=1e-3)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+def test_torch_cuda_agrees_with_the_cpu_in_fp32_and_fp16():
+    model = tiny_model().eval()
+    batch = np.random.default_rng(2).uniform(-1, 1, size=(3, 1, 64, 64)).astype(np.float32)
+    expected = TorchBackend(model)(batch)
+    np.testing.assert_allclose(TorchBackend(model, "cuda")(batch), expected, atol=1e-3)
+    half = TorchBackend(model, "cuda", half=True)
+    np.testing.assert_allclose(half(batch), expected, atol=2e-2 * max(1.0, np.abs(expected).max()))
+
+
 # --- TensorRT engine cache (a fake builder stands in for TensorRT) ---------------------------
 
 
@@ -386,7 +396,7 @@ def test_estimator_returns_one_skeleton_per_person_found(tmp_path):
         people_backend=oracle_stage(frame),
     )
     skeletons = estimator(depth, frame.intrinsics)
-    assert len(skeletons) == len(estimator.proposals(depth)) == 2
+    assert len(skeletons) == len(estimator.proposals(depth, frame.intrinsics)) == 2
     for skeleton in skeletons:
         assert skeleton.uv.shape == (21, 2) and np.isfinite(skeleton.uv).all()
         untracked = skeleton.state == KeypointState.NOT_TRACKED

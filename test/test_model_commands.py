@@ -12,7 +12,7 @@ from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 
 
 def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_weights, capsys):
-    frame = generate_v1_frame("test", 8, 0, people=1)
+    frame = generate_v1_frame("test", 2, 0, people=1)  # one person in plain view
     png = tmp_path / "frame.png"
     cv2.imwrite(str(png), frame.depth_mm)
     npy = tmp_path / "frame.npy"
@@ -21,9 +21,12 @@ def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_w
     camera = ["--fx", str(i.fx), "--fy", str(i.fy), "--cx", str(i.cx), "--cy", str(i.cy)]
     out, overlay = tmp_path / "out.json", tmp_path / "overlay.png"
     arguments = ["estimate", str(png), *camera, "--weights", str(tiny_weights)]
+    # The tiny untrained network is unsure of everyone: threshold 0 reports whom the stage finds.
+    arguments += ["--person-threshold", "0", "--max-people", "1"]
     assert main([*arguments, "--json", str(out), "--overlay", str(overlay)]) == 0
     document = json.loads(out.read_text())
     assert document["camera"]["fx"] == i.fx and document["camera"]["width"] == 512
+    assert len(document["people"]) == 1
     for person in document["people"]:
         assert [j["name"] for j in person["joints"]] == list(schema.JOINT_NAMES)
         assert {j["state"] for j in person["joints"]} <= {"TRACKED", "INFERRED", "NOT_TRACKED"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker
@@ -97,7 +98,7 @@ def test_a_stream_from_another_process_comes_back_as_skeletons(harness, tmp_path
 
 # --- bad input: a throttled warning, the frame skipped, the next good frame answered ----------
 
-FRAME = generate_v1_frame("test", 21, 0, people=1)
+FRAME = generate_v1_frame("test", 2, 0, people=1)  # one person in plain view
 GOOD_DEPTH = FRAME.depth_m
 
 
@@ -161,6 +162,7 @@ def test_bad_images_are_skipped_and_the_next_good_one_is_answered(harness):
     assert harness.wait_for(lambda: harness.images.get_subscription_count() > 0)
     harness.camera_info.publish(camera_info())
     assert harness.wait_for(lambda: harness.node.pipeline.intrinsics is not None)
+    rejected_before = harness.node.monitor.rejected
     stamp = 10**9
     for changes, problem in BAD_IMAGES.values():
         send_bad_then_good(harness, image(stamp, **changes), stamp, problem)
@@ -174,7 +176,9 @@ def test_bad_images_are_skipped_and_the_next_good_one_is_answered(harness):
     stamp += 10
     # A stamp going backwards (a bag restarting): skipped, tracks reset, then the stream goes on.
     send_bad_then_good(harness, image(stamp - 100), stamp - 100, "not after the previous")
-    assert harness.node.monitor.dropped >= 0
+    # Each bad frame is counted once as rejected; none of them is counted as dropped.
+    assert harness.node.monitor.rejected - rejected_before == len(BAD_IMAGES) + 3
+    assert harness.node.monitor.dropped == 0
 
 
 def test_camera_info_problems_skip_frames_until_fixed(harness):
@@ -206,6 +210,20 @@ def send_bad_then_good_size(harness: Harness, stamp: int) -> None:
     assert wait_answered(harness, stamp + 1)
 
 
+def test_the_node_starts_in_int8_here_calibrated_on_a_given_data_set(tiny_weights, tmp_path):
+    from depth_pose_ros.data.synthetic.dataset import write_dataset
+
+    frames = write_dataset(tmp_path / "calibration", "val", 4, 6, progress=False, workers=1)
+    harness = Harness(tiny_weights, precision="int8", calibration=str(frames), backend="auto")
+    try:
+        assert harness.node.pipeline.estimator.backend.name.endswith("-int8")
+        harness.with_camera(camera_info())
+        harness.images.publish(image(7 * 10**9))
+        assert wait_answered(harness, 7 * 10**9)
+    finally:
+        harness.close()
+
+
 def test_fallback_intrinsics_serve_streams_without_camera_info(tiny_weights):
     harness = Harness(
         tiny_weights, fx=KINECT_V2.fx, fy=KINECT_V2.fy, cx=KINECT_V2.cx, cy=KINECT_V2.cy
@@ -216,3 +234,61 @@ def test_fallback_intrinsics_serve_streams_without_camera_info(tiny_weights):
         assert wait_answered(harness, 5 * 10**9)
     finally:
         harness.close()
+
+
+# --- parameters while running ------------------------------------------------------------------
+
+
+def set_remotely(harness: Harness, **values) -> list:
+    """Set parameters through the node's parameter services, as `ros2 param set` does."""
+    from rclpy.parameter_client import AsyncParameterClient
+
+    client = AsyncParameterClient(harness.listener, "depth_pose")
+    assert client.wait_for_services(timeout_sec=10.0)
+    future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
+    assert harness.wait_for(future.done, timeout=10)
+    return future.result().results
+
+
+def test_thresholds_set_at_runtime_apply_from_the_next_frame(harness):
+    harness.with_camera(camera_info())
+    harness.images.publish(image(5 * 10**9))
+    assert wait_answered(harness, 5 * 10**9)
+    answered = next(a for a in harness.skeletons if stamp_ns(a.header) == 5 * 10**9)
+    assert answered.skeletons, "with person_threshold 0 the person found is reported"
+    (result,) = set_remotely(harness, person_threshold=1.0)
+    assert result.successful
+    assert harness.node.pipeline.estimator.thresholds.person == 1.0
+    harness.images.publish(image(6 * 10**9))
+    assert wait_answered(harness, 6 * 10**9)
+    answered = next(a for a in harness.skeletons if stamp_ns(a.header) == 6 * 10**9)
+    assert answered.skeletons == [], "nobody reaches a mean joint confidence of 1"
+    (smoothing,) = set_remotely(harness, one_euro_beta=2.5)
+    assert smoothing.successful and harness.node.pipeline.tracker.settings.beta == 2.5
+
+
+def test_read_only_and_inconsistent_parameters_are_refused(harness):
+    (weights_change,) = set_remotely(harness, weights="other.pt")
+    assert not weights_change.successful
+    (inverted,) = set_remotely(harness, joint_inferred_threshold=0.9)  # above tracked (0.5)
+    assert not inverted.successful and "must not exceed" in inverted.reason
+    (bad_mode,) = set_remotely(harness, rectified="maybe")
+    assert not bad_mode.successful
+    assert harness.node.pipeline.estimator.thresholds.inferred == 0.15
+
+
+def test_rectified_mode_switches_the_camera_model():
+    distorted = camera_info(
+        d=[0.1, -0.2, 0.0, 0.0, 0.05],
+        p=[360.0, 0.0, 250.0, 0.0, 0.0, 360.0, 210.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+    )
+    from depth_pose_ros.inference.pipeline import Pipeline
+
+    class Estimator:  # the pipeline only reads camera models here
+        config = backend = None
+
+    pipeline = Pipeline(Estimator(), None)
+    pipeline.camera_info(distorted)
+    assert pipeline.intrinsics.has_distortion  # D is not zero: raw images
+    pipeline.rectified = True  # re-reads the last camera_info
+    assert not pipeline.intrinsics.has_distortion and pipeline.intrinsics.fx == 360.0

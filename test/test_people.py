@@ -50,6 +50,30 @@ def test_network_input_is_scaled_depth_and_validity_padded_to_the_grid():
     assert x[1, 106:].sum() == 0.0  # padding
 
 
+def test_frames_of_other_cameras_are_seen_at_the_stages_focal_length():
+    import cv2
+
+    frame = generate_frame("test", 3, 0, scenario="side_by_side")
+    config = SMALL.with_changes(focal_length=frame.intrinsics.fx)
+    oracle = oracle_stage(frame, config)
+    seen = []
+
+    def stage(batch):
+        seen.append(batch.shape)
+        return oracle(batch)
+
+    # The same scene through a camera with a 1.5x longer focal length (a 768x636 image).
+    size = (768, 636)
+    depth = cv2.resize(frame.depth_m, size, interpolation=cv2.INTER_NEAREST)
+    person_mask = cv2.resize(frame.person_mask, size, interpolation=cv2.INTER_NEAREST)
+    found = PeopleFinder(stage, config, 0.5)(depth, 1.5 * frame.intrinsics.fx)
+    assert seen[0] == (1, 2, *network_input(frame.depth_m, config).shape[1:])
+    counted = [person_mask == k + 1 for k, p in enumerate(frame.people) if not p.ignore]
+    hits, false = match([p.mask for p in found], counted)
+    assert (hits, false) == (len(counted), 0)
+    assert all(p.mask.shape == depth.shape for p in found)
+
+
 @pytest.mark.parametrize("scenario", ["side_by_side", "behind", "crowd", "tpose", "distractors"])
 def test_decoding_the_targets_finds_exactly_the_counted_people(scenario):
     for index in range(3):

@@ -205,3 +205,20 @@ def test_synth_command_modes_and_errors(tmp_path, capsys):
     assert info["frames"] == 2
     assert main(["synth", "--bag", str(tmp_path / "b.mcap")]) == 1
     assert "add --sequence" in capsys.readouterr().err
+
+
+def test_data_sets_joined_by_commas_read_as_one(tmp_path):
+    for name, seed in (("a", 1), ("b", 2)):
+        dataset.write_dataset(tmp_path / name, "train", seed, 3, progress=False, workers=1)
+    joined = open_dataset(f"{tmp_path / 'a'},{tmp_path / 'b'}")
+    first, second = open_dataset(str(tmp_path / "a")), open_dataset(str(tmp_path / "b"))
+    assert len(joined) == 6
+    np.testing.assert_array_equal(joined[4].depth, second[1].depth)
+    document = joined.coco()
+    ids = [image["id"] for image in document["images"]]
+    assert len(set(ids)) == 6 and joined[4].image_id == ids[4]
+    people = len(first.coco()["annotations"]) + len(second.coco()["annotations"])
+    assert len(document["annotations"]) == people
+    assert {a["image_id"] for a in document["annotations"]} <= set(ids)
+    with pytest.raises(IndexError):
+        joined[6]

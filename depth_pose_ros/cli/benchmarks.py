@@ -82,15 +82,21 @@ def _throughput(run: Any, batch: np.ndarray, minimum_seconds: float = 2.0) -> fl
     return calls / (time.perf_counter() - start)
 
 
-def _latencies_ms(run: Any, frames: list) -> np.ndarray:
-    """Per-frame latency of `run(depth, intrinsics)` over a sequence, after a warm-up."""
+def _latencies_ms(run: Any, frames: list) -> tuple[np.ndarray, float]:
+    """Per-frame latency (ms) of `run(depth, intrinsics)` over a sequence after a warm-up, and
+    the process CPU time it took per frame (ms; both cores count)."""
     latencies = []
+    warm_up = min(5, len(frames) // 4)
+    cpu_start = 0.0
     for i, (depth, intrinsics) in enumerate(frames):
+        if i == warm_up:
+            cpu_start = time.process_time()
         start = time.perf_counter()
         run(depth, intrinsics)
-        if i >= min(5, len(frames) // 4):
+        if i >= warm_up:
             latencies.append((time.perf_counter() - start) * 1000.0)
-    return np.array(latencies)
+    cpu_ms = (time.process_time() - cpu_start) * 1000.0 / max(len(latencies), 1)
+    return np.array(latencies), cpu_ms
 
 
 def _percentiles(latencies: np.ndarray) -> dict[str, float]:
@@ -98,76 +104,116 @@ def _percentiles(latencies: np.ndarray) -> dict[str, float]:
     return {"p50": round(p50, 2), "p95": round(p95, 2), "p99": round(p99, 2)}
 
 
-def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> dict[str, Any]:
-    """For every backend and model config: model-only throughput at the config's crop size and
-    at a full 512x424 frame (the paper's measure), and the end-to-end estimator's latency on a
-    512x424 30 Hz sequence of one person moving in a room: everyone found estimated (the
-    default), and the single-person fast path (`max_people=1`), and the person stage on its own.
-    The paper-size config is the baseline of the ratios."""
+def _sequence(frames: int, people: int) -> list[tuple[np.ndarray, Any]]:
+    from depth_pose_ros.data.synthetic.sequence import FPS, generate_sequence
+
+    return [
+        (frame.depth_m, frame.intrinsics)
+        for frame in generate_sequence(99, frames / FPS, people=people, split="test")
+    ]
+
+
+def _precisions(backend: str) -> list[str]:
+    """The precisions worth measuring on a backend of this machine."""
     import torch
 
-    from depth_pose_ros.data.synthetic.sequence import FPS, generate_sequence
+    if backend == "tensorrt":
+        return ["fp32", "fp16", "int8"]
+    if backend == "torch-cuda":
+        return ["fp32", "fp16"]
+    if backend == "onnxruntime":
+        return ["fp32", "fp16", "int8"] if torch.cuda.is_available() else ["fp32", "int8"]
+    return ["fp32"]
+
+
+def model_speed(
+    configs: list[str],
+    backends: list[str] | None,
+    frames: int,
+    precisions: list[str] | None = None,
+) -> dict[str, Any]:
+    """For every model config, backend and precision: model-only throughput at the config's
+    crop size and at a full 512x424 frame (the paper's measure); the end-to-end estimator on
+    512x424 30 Hz sequences with one and with three people moving in a room (latency
+    percentiles, and process CPU time per frame); the single-person fast path; the person stage
+    on its own. int8 is calibrated on synthetic:val crops (trained configs only). The paper-size
+    config is the baseline of the ratios."""
+    import torch
+
+    from depth_pose_ros.evaluation.calibration import DEFAULT_SET, estimator_crops
     from depth_pose_ros.inference.backends import available_backends, create_backend
     from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
     from depth_pose_ros.model.network import CONFIGS, DepthPoseNet
     from depth_pose_ros.model.weights import available, load
 
     backends = backends or available_backends()
-    test_frames = []
-    for frame in generate_sequence(99, frames / FPS, people=1, split="test"):
-        depth = frame.depth_m
-        test_frames.append((depth, frame.intrinsics))
+    one_person, three_people = _sequence(frames, 1), _sequence(frames, 3)
     rows = []
     info = machine() | {"torch": torch.__version__, "threads": torch.get_num_threads()}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     print(f"model speed, {info['cpu']}" + (f", {info['gpu']}" if "gpu" in info else ""))
-    header = f"{'config':<8}{'backend':<18}{'crop fps':>10}{'512x424 fps':>13}"
-    header += f"{'e2e p50 ms':>12}{'p95':>8}{'p99':>8}{'e2e fps':>9}{'1-person p50':>14}"
-    print(header + f"{'stage p50':>11}")
+    header = f"{'config':<8}{'backend':<22}{'crop fps':>9}{'512x424 fps':>12}"
+    header += f"{'1p p50':>8}{'p99':>7}{'CPU ms':>8}{'3p p50':>8}{'p99':>7}{'CPU ms':>8}"
+    print(header + f"{'fast p50':>9}{'stage p50':>10}")
     for name in configs:
-        trained = name in available()
+        trained = name in available("pose")
         model = load(name)[0] if trained else DepthPoseNet(CONFIGS[name]).eval()
         height, width = model.config.input_size
+        # Untrained weights would find nobody: then every person found goes all the way.
+        thresholds = Thresholds() if trained else Thresholds(person=0.0)
         for backend_name in backends:
-            backend = create_backend(model, backend_name)
-            crop_fps = _throughput(backend, np.zeros((1, 1, height, width), np.float32))
-            frame_fps = _throughput(backend, np.zeros((1, 1, 424, 512), np.float32))
-            # Untrained weights would find nobody: then every proposal goes all the way through.
-            thresholds = Thresholds() if trained else Thresholds(person=0.0)
-            estimator = PoseEstimator(model, backend, thresholds)
-            latencies = _latencies_ms(estimator, test_frames)
-            single = _latencies_ms(
-                PoseEstimator(model, backend, thresholds, max_people=1), test_frames
-            )
-            stage = _latencies_ms(
-                lambda depth, _, find=estimator.proposals: find(depth), test_frames
-            )
-            e2e, one_person = _percentiles(latencies), _percentiles(single)
-            row: dict[str, Any] = {
-                "config": name,
-                "trained_weights": trained,
-                "backend": backend.name,
-                "input_size": [height, width],
-                "parameters": sum(p.numel() for p in model.parameters()),
-                "model_fps_crop": round(crop_fps, 1),
-                "model_fps_512x424": round(frame_fps, 2),
-                "e2e_latency_ms": e2e,
-                "e2e_fps": round(1000.0 / e2e["p50"], 1),
-                "e2e_single_person_latency_ms": one_person,
-                "e2e_single_person_fps": round(1000.0 / one_person["p50"], 1),
-                "person_stage_latency_ms": _percentiles(stage),
-                "frames": len(latencies),
-            }
-            rows.append(row)
-            print(
-                f"{name:<8}{backend.name:<18}{crop_fps:>10.1f}{frame_fps:>13.2f}"
-                f"{e2e['p50']:>12.2f}{e2e['p95']:>8.2f}{e2e['p99']:>8.2f}{row['e2e_fps']:>9.1f}"
-                f"{one_person['p50']:>14.2f}{row['person_stage_latency_ms']['p50']:>11.2f}"
-            )
-    baselines = {r["backend"]: r for r in rows if r["config"] == "paper"}
+            for level in _precisions(backend_name):
+                if (precisions and level not in precisions) or (level == "int8" and not trained):
+                    continue
+                calibration = estimator_crops(DEFAULT_SET, name, "people") if trained else None
+                backend = create_backend(model, backend_name, level, calibration)
+                crop_fps = _throughput(backend, np.zeros((1, 1, height, width), np.float32))
+                frame_fps = _throughput(backend, np.zeros((1, 1, 424, 512), np.float32))
+                estimator = PoseEstimator(model, backend, thresholds)
+                single, single_cpu = _latencies_ms(estimator, one_person)
+                triple, triple_cpu = _latencies_ms(estimator, three_people)
+                estimator.max_people = 1
+                fast, _ = _latencies_ms(estimator, one_person)
+                stage, _ = _latencies_ms(estimator.proposals, three_people)
+                row: dict[str, Any] = {
+                    "config": name,
+                    "trained_weights": trained,
+                    "backend": backend.name,
+                    "precision": level,
+                    "input_size": [height, width],
+                    "parameters": sum(p.numel() for p in model.parameters()),
+                    "model_fps_crop": round(crop_fps, 1),
+                    "model_fps_512x424": round(frame_fps, 2),
+                    "e2e_latency_ms": _percentiles(single),
+                    "e2e_cpu_ms_per_frame": round(single_cpu, 2),
+                    "e2e_fps": round(1000.0 / float(np.percentile(single, 50)), 1),
+                    "e2e_three_people_latency_ms": _percentiles(triple),
+                    "e2e_three_people_cpu_ms_per_frame": round(triple_cpu, 2),
+                    "e2e_single_person_path_latency_ms": _percentiles(fast),
+                    "person_stage_latency_ms": _percentiles(stage),
+                    "frames": len(single),
+                }
+                rows.append(row)
+                one, three = row["e2e_latency_ms"], row["e2e_three_people_latency_ms"]
+                print(
+                    f"{name:<8}{backend.name:<22}{crop_fps:>9.1f}{frame_fps:>12.2f}"
+                    f"{one['p50']:>8.2f}{one['p99']:>7.2f}{single_cpu:>8.2f}"
+                    f"{three['p50']:>8.2f}{three['p99']:>7.2f}{triple_cpu:>8.2f}"
+                    f"{row['e2e_single_person_path_latency_ms']['p50']:>9.2f}"
+                    f"{row['person_stage_latency_ms']['p50']:>10.2f}"
+                )
+    _ratios(rows)
+    return {"benchmark": "model", "rows": rows, "machine": info}
+
+
+def _ratios(rows: list[dict[str, Any]]) -> None:
+    """Each row against the paper-size config on the same backend and precision (the
+    baseline), and int8 against fp32 of the same config and backend."""
+    baselines = {(r["backend"], r["precision"]): r for r in rows if r["config"] == "paper"}
+    fp32 = {(r["config"], r["backend"]): r for r in rows if r["precision"] == "fp32"}
     for row in rows:
-        baseline = baselines.get(row["backend"])
+        baseline = baselines.get((row["backend"], row["precision"]))
         if baseline is not None and row is not baseline:
             row["vs_paper"] = {
                 "e2e_speedup": round(
@@ -181,7 +227,15 @@ def model_speed(configs: list[str], backends: list[str] | None, frames: int) -> 
                 f"{row['config']} on {row['backend']}: {row['vs_paper']['e2e_speedup']}x the "
                 f"paper-size config's end-to-end speed"
             )
-    return {"benchmark": "model", "rows": rows, "machine": info}
+        reference = fp32.get((row["config"], row["backend"].removesuffix("-int8")))
+        if row["precision"] == "int8" and reference is not None:
+            row["int8_vs_fp32_crop_throughput"] = round(
+                row["model_fps_crop"] / reference["model_fps_crop"], 2
+            )
+            print(
+                f"{row['config']} on {row['backend']}: int8 crop throughput "
+                f"{row['int8_vs_fp32_crop_throughput']}x fp32"
+            )
 
 
 def _process_sample(pid: int) -> tuple[float, float]:
@@ -197,10 +251,17 @@ def _process_sample(pid: int) -> tuple[float, float]:
     return cpu, rss_kb / 1024.0
 
 
-def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> dict[str, Any]:
-    """Feed the running node a synthetic depth stream at `rate_hz` for `seconds`, stamped as a
-    live camera would, and measure what it does: answered and dropped frames, stamp-to-receive
-    latency over time, its CPU use and resident memory (sampled every second), exceptions."""
+def node_load(
+    seconds: float,
+    rate_hz: float = 30.0,
+    weights: str = "lite",
+    people: int = 1,
+    parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Feed the running node a synthetic depth stream of `people` people at `rate_hz` for
+    `seconds`, stamped as a live camera would, and measure what it does: answered and dropped
+    frames, stamp-to-receive latency over time, its CPU use and resident memory (sampled every
+    second), exceptions. `parameters`: more node parameters (precision, threads, ...)."""
     from depth_pose_ros.ros import dds
 
     dds.isolate()
@@ -216,7 +277,7 @@ def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> d
     from depth_pose_ros.ros.recordings import write_sequence_bag
 
     with tempfile.TemporaryDirectory() as directory:
-        bag = write_sequence_bag(Path(directory, "stream.mcap"), 11, 10.0, 2, progress=False)
+        bag = write_sequence_bag(Path(directory, "stream.mcap"), 11, 10.0, people, progress=False)
         with BagReader(bag) as reader:
             recorded = list(reader.raw_messages([DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info]))
     by_time: dict[int, dict[str, bytes]] = {}
@@ -233,6 +294,8 @@ def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> d
     sent = 0
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     arguments = ["-p", f"weights:={weights}", "-p", f"expected_rate_hz:={rate_hz}"]
+    for name, value in (parameters or {}).items():
+        arguments += ["-p", f"{name}:={value}"]
     with NodeProcess(arguments, "depth_pose_load") as node:
         images = node.publisher(Image, DEFAULT_TOPICS.depth, qos_profile_sensor_data)
         infos = node.publisher(CameraInfo, DEFAULT_TOPICS.camera_info, reliable)
@@ -264,9 +327,10 @@ def node_load(seconds: float, rate_hz: float = 30.0, weights: str = "lite") -> d
         time.sleep(1.0)
         exit_code = node.stop()
         node_log = node.log
-    return _load_figures(
+    figures = _load_figures(
         seconds, rate_hz, sent, answered, samples, diagnostics, exit_code, node_log
     )
+    return figures | {"people": people, "parameters": parameters or {}}
 
 
 def _load_figures(
@@ -331,3 +395,73 @@ def _load_figures(
     )
     print(f"  node exit code {exit_code}, exceptions {figures['node_exceptions']}")
     return figures
+
+
+def real_frames(
+    directory: str | Path, weights: str = "lite", people: str = "people", sheet: str | None = None
+) -> dict[str, Any]:
+    """The estimator on real depth frames without labels (`.npz` files holding depth_mm, fx, fy,
+    cx, cy, as ../shared/real-dev has them): skeletons per frame, their scores, and the share of
+    each skeleton's joints whose depth lies within 0.5 m of the skeleton's own (limbs on the
+    person, not on the wall behind); an overlay sheet of the frames when `sheet` is given."""
+    import cv2
+
+    from depth_pose_ros.core.camera import CameraIntrinsics
+    from depth_pose_ros.core.depth_image import millimetres_to_metres
+    from depth_pose_ros.core.skeleton import KeypointState
+    from depth_pose_ros.core.visualize import colourise_depth, draw_skeletons, grid
+    from depth_pose_ros.inference.estimator import PoseEstimator
+
+    paths = sorted(Path(directory).glob("*.npz"))
+    if not paths:
+        raise FileNotFoundError(f"no real depth frames (.npz) in {directory}")
+    estimator = PoseEstimator(weights, "onnxruntime", people=people)
+    rows, tiles = [], []
+    for path in paths:
+        with np.load(path) as data:
+            depth = millimetres_to_metres(data["depth_mm"])
+            fx, fy, cx, cy = (float(data[k]) for k in ("fx", "fy", "cx", "cy"))
+        height, width = depth.shape
+        skeletons = estimator(depth, CameraIntrinsics(width, height, fx, fy, cx, cy))
+        on_person = []
+        for skeleton in skeletons:
+            known = skeleton.state != KeypointState.NOT_TRACKED
+            z = skeleton.xyz[known, 2]
+            on_person.append(float(np.mean(np.abs(z - np.median(z)) <= 0.5)) if len(z) else 0.0)
+        rows.append(
+            {
+                "frame": path.stem,
+                "size": [width, height],
+                "skeletons": len(skeletons),
+                "scores": [round(s.score, 3) for s in skeletons],
+                "joints_on_person": [round(v, 3) for v in on_person],
+            }
+        )
+        print(
+            f"  {path.stem:<26} {len(skeletons)} skeleton(s)  scores "
+            f"{', '.join(f'{s.score:.2f}' for s in skeletons) or '-'}  joints on the person "
+            f"{', '.join(f'{v:.2f}' for v in on_person) or '-'}"
+        )
+        if sheet:
+            image = colourise_depth(depth)
+            labels = [f"{s.score:.2f}" for s in skeletons]
+            draw_skeletons(image, skeletons, labels, range(1, len(skeletons) + 1))
+            scale = 240 / height
+            tiles.append(cv2.resize(image, (round(width * scale), 240)))
+    one = sum(r["skeletons"] == 1 for r in rows)
+    print(f"{one} of {len(rows)} frames with exactly one skeleton ({directory})")
+    if sheet and tiles:
+        widest = max(t.shape[1] for t in tiles)
+        padded = [
+            cv2.copyMakeBorder(t, 0, 0, 0, widest - t.shape[1], cv2.BORDER_CONSTANT) for t in tiles
+        ]
+        cv2.imwrite(str(sheet), grid(padded, columns=5))
+        print(f"wrote {sheet}")
+    return {
+        "benchmark": "real",
+        "directory": str(directory),
+        "weights": weights,
+        "people": people,
+        "frames": rows,
+        "frames_with_one_skeleton": one,
+    }

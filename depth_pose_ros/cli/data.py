@@ -6,6 +6,7 @@ import argparse
 import json
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from depth_pose_ros.core import schema
 from depth_pose_ros.data import SPEC_HELP
@@ -82,33 +83,25 @@ def _synth(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     """Evaluate results files, or a model on a data set, and print the paper's table."""
     from depth_pose_ros.evaluation import metrics
+    from depth_pose_ros.evaluation import runner as evaluation
 
+    details: dict[str, Any] = {}
     if args.weights:
         if args.gt or args.pred or not args.data:
             raise ValueError("give either --weights and --data, or --gt and --pred")
         from depth_pose_ros.data import open_dataset
-        from depth_pose_ros.evaluation import runner as evaluation
         from depth_pose_ros.inference.estimator import PoseEstimator
 
         estimator = PoseEstimator(args.weights, args.backend, people=args.people)
         result = evaluation.run(estimator, open_dataset(args.data), args.person_boxes, args.limit)
         print(
-            f"{args.data}: weights {args.weights}, backend {estimator.backend.name}, "
-            f"person boxes from {args.person_boxes}"
+            f"{args.data}: weights {args.weights}, person stage {args.people}, backend "
+            f"{estimator.backend.name}, person boxes from {args.person_boxes}"
         )
-        print(result.report.table())
-        if result.multi_person is not None:
-            multi = result.multi_person
-            print(
-                f"\nframes with 2+ people ({multi.frames}): mAP {multi.mAP:.3f}  "
-                f"AP50 {multi.AP50:.3f}  AP75 {multi.AP75:.3f}"
-            )
-        if result.families:
-            print("\nper scenario family (recall and false skeletons at OKS 0.5):")
-            print(evaluation.family_table(result))
-        figures = evaluation.summary(result) | {
+        details = {
             "data": args.data,
             "weights": args.weights,
+            "people": args.people,
             "backend": estimator.backend.name,
             "person_boxes": args.person_boxes,
         }
@@ -117,12 +110,21 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         if not (args.gt and args.pred) or args.data:
             raise ValueError("give either --gt and --pred, or --weights and --data")
-        report = metrics.evaluate(
+        result = evaluation.score(
             metrics.load_ground_truth(args.gt), metrics.load_detections(args.pred)
         )
-        print(report.table())
-        figures = report.to_dict()
+    print(result.report.table())
+    if result.multi_person is not None:
+        multi = result.multi_person
+        print(
+            f"\nframes with 2+ people ({multi.frames}): mAP {multi.mAP:.3f}  "
+            f"AP50 {multi.AP50:.3f}  AP75 {multi.AP75:.3f}"
+        )
+    if result.families:
+        print("\nper scenario family (recall and false skeletons at OKS 0.5):")
+        print(evaluation.family_table(result))
     if args.json:
+        figures = evaluation.summary(result) | details
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
         print(f"\nwrote {args.json}")
     return 0

@@ -121,8 +121,8 @@ def _estimate(args: argparse.Namespace) -> int:
     from depth_pose_ros.core.camera import KINECT_V2, CameraIntrinsics
     from depth_pose_ros.core.depth_image import read_depth_file
     from depth_pose_ros.core.skeleton import KeypointState
-    from depth_pose_ros.core.visualize import colour_for, colourise_depth, draw_skeleton
-    from depth_pose_ros.inference.estimator import PoseEstimator
+    from depth_pose_ros.core.visualize import colourise_depth, draw_skeletons
+    from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
 
     path = Path(args.frame)
     if not path.is_file():
@@ -137,7 +137,11 @@ def _estimate(args: argparse.Namespace) -> int:
     height, width = depth.shape
     intrinsics = CameraIntrinsics(width, height, fx, fy, cx, cy)
     estimator = PoseEstimator(
-        args.weights, args.backend, max_people=args.max_people, people=args.people
+        args.weights,
+        args.backend,
+        Thresholds() if args.person_threshold is None else Thresholds(person=args.person_threshold),
+        max_people=args.max_people,
+        people=args.people,
     )
     skeletons = estimator(depth, intrinsics)
     people = []
@@ -178,15 +182,9 @@ def _estimate(args: argparse.Namespace) -> int:
         print(f"wrote {args.json}")
     if args.overlay:
         image = colourise_depth(depth)
-        for number, skeleton in enumerate(skeletons, start=1):
-            draw_skeleton(
-                image,
-                skeleton.uv,
-                skeleton.state != KeypointState.NOT_TRACKED,
-                skeleton.state == KeypointState.TRACKED,
-                colour_for(number),
-                f"{number}: {skeleton.score:.2f}",
-            )
+        numbers = range(1, len(skeletons) + 1)
+        labels = [f"{n}: {s.score:.2f}" for n, s in zip(numbers, skeletons, strict=True)]
+        draw_skeletons(image, skeletons, labels, numbers)
         if not cv2.imwrite(str(args.overlay), image):
             raise ValueError(f"cannot write an image to {args.overlay}")
         print(f"wrote {args.overlay}")
@@ -199,12 +197,18 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.target == "synth":
         figures = benchmarks.synth_speed(args.frames or 60)
+    elif args.target == "real":
+        figures = benchmarks.real_frames(args.dir, args.weights, "people", args.sheet)
     elif args.target in ("node", "soak"):
         seconds = args.seconds or (600.0 if args.target == "soak" else 60.0)
-        figures = benchmarks.node_load(seconds, args.rate, args.weights)
+        parameters = {"precision": args.precision or "fp16", "threads": str(args.threads)}
+        figures = benchmarks.node_load(seconds, args.rate, args.weights, args.people, parameters)
     else:
         figures = benchmarks.model_speed(
-            configs=args.configs, backends=args.backends, frames=args.frames or 60
+            configs=args.configs,
+            backends=args.backends,
+            frames=args.frames or 60,
+            precisions=[args.precision] if args.precision else None,
         )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
@@ -287,6 +291,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--backend", default="auto", help="auto, tensorrt, torch-cuda, onnxruntime or torch"
     )
     estimate.add_argument("--max-people", type=int, help="1: the single-person fast path")
+    estimate.add_argument(
+        "--person-threshold",
+        type=float,
+        help="mean joint confidence to report a person (default 0.2, as the node's)",
+    )
     estimate.add_argument("--json", help="write the skeletons here")
     estimate.add_argument("--overlay", help="write the frame with skeletons drawn here")
     estimate.set_defaults(handler=_estimate)
@@ -297,11 +306,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="model (default): every available backend and model config, model-only "
         "throughput and end-to-end estimator latency on 512x424 frames, the paper-size config "
         "as the baseline. node: the running node fed at --rate for --seconds (dropped frames, "
-        "latency, CPU, memory). soak: the same for 10 minutes. synth: the data generator.",
+        "latency, CPU, memory). soak: the same for 10 minutes. synth: the data generator. real: "
+        "the estimator on real frames without labels (skeletons per frame, an overlay sheet).",
     )
     bench.add_argument(
-        "target", nargs="?", choices=["model", "node", "soak", "synth"], default="model"
+        "target", nargs="?", choices=["model", "node", "soak", "synth", "real"], default="model"
     )
+    bench.add_argument(
+        "--dir", default="../shared/real-dev", help="real: a folder of depth frames (.npz)"
+    )
+    bench.add_argument("--sheet", help="real: write an overlay sheet of the frames here")
     bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
     bench.add_argument("--weights", default="lite", help="node/soak: weights")
@@ -313,5 +327,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="model configs (paper: the baseline)",
     )
     bench.add_argument("--backends", nargs="+", help="default: every available one")
+    bench.add_argument(
+        "--precision", choices=["fp32", "fp16", "int8"], help="model: only this; node: the node's"
+    )
+    bench.add_argument("--people", type=int, default=1, help="node/soak: people in the stream")
+    bench.add_argument("--threads", type=int, default=0, help="node/soak: ONNX Runtime threads")
     bench.add_argument("--json", help="write the figures here")
     bench.set_defaults(handler=_bench)

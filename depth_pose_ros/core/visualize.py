@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from depth_pose_ros.core import schema
+from depth_pose_ros.core.skeleton import KeypointState, Skeleton
 
 # A fixed palette (BGR), indexed by track id, so a person keeps a colour.
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -67,6 +68,26 @@ def draw_skeleton(
             colour,
             scale,
             cv2.LINE_AA,
+        )
+
+
+def draw_skeletons(
+    image: np.ndarray,
+    skeletons: Sequence[Skeleton],
+    labels: Sequence[str],
+    colour_ids: Sequence[int],
+    scale: float = 1.0,
+) -> None:
+    """Draw estimated skeletons in place (pixels times `scale`): TRACKED joints filled,
+    INFERRED hollow, NOT_TRACKED left out; each in the palette colour of its colour id."""
+    for skeleton, label, colour_id in zip(skeletons, labels, colour_ids, strict=True):
+        draw_skeleton(
+            image,
+            skeleton.uv * scale,
+            skeleton.state != KeypointState.NOT_TRACKED,
+            skeleton.state == KeypointState.TRACKED,
+            colour_for(colour_id),
+            label,
         )
 
 

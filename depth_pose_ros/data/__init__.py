@@ -9,12 +9,16 @@ from depth_pose_ros.data.sample import Dataset
 
 SPEC_HELP = (
     "synthetic:test | synthetic:val | synthetic:hard | DIR (written by depth-pose synth --out) | "
-    "watch-n-patch:ROOT | watch-r-patch:ANNOTATIONS.json@ROOT"
+    "watch-n-patch:ROOT | watch-r-patch:ANNOTATIONS.json@ROOT | several of them joined by commas"
 )
 
 
 def open_dataset(spec: str, progress: bool = True) -> Dataset:
-    """The data set a `--data` argument names (see SPEC_HELP)."""
+    """The data set a `--data` argument names (see SPEC_HELP); `A,B` is A followed by B."""
+    if "," in spec:
+        from depth_pose_ros.data.combined import Combined
+
+        return Combined([open_dataset(part, progress) for part in spec.split(",") if part])
     kind, _, rest = spec.partition(":")
     if kind == "synthetic" and rest:
         from depth_pose_ros.data.synthetic.dataset import named_split

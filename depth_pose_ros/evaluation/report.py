@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
-from depth_pose_ros.core.visualize import colour_for, colourise_depth, draw_skeleton, grid
+from depth_pose_ros.core.visualize import colourise_depth, draw_skeleton, draw_skeletons, grid
 from depth_pose_ros.evaluation import metrics
 from depth_pose_ros.evaluation.sequence import SequenceRun
 
@@ -116,17 +116,9 @@ def overlay(depth: np.ndarray, truth: list[Skeleton], found: list[Skeleton]) -> 
     for person in truth:
         present = person.state != KeypointState.NOT_TRACKED
         draw_skeleton(image, person.uv / 2, present, np.zeros_like(present), (235, 235, 235))
-    for skeleton in found:
-        if skeleton.tracking_state == TrackingState.LOST:
-            continue
-        draw_skeleton(
-            image,
-            skeleton.uv / 2,
-            skeleton.state != KeypointState.NOT_TRACKED,
-            skeleton.state == KeypointState.TRACKED,
-            colour_for(skeleton.id),
-            str(skeleton.id),
-        )
+    shown = [s for s in found if s.tracking_state != TrackingState.LOST]
+    ids = [skeleton.id for skeleton in shown]
+    draw_skeletons(image, shown, [str(i) for i in ids], ids, scale=0.5)
     return image
 
 

@@ -57,18 +57,18 @@ def run(
                     sample.image_id, skeleton.uv, skeleton.confidence, skeleton.score, skeleton.xyz
                 )
             )
-    ground_truth = metrics.restricted(dataset.coco(), set(image_ids))
+    return score(metrics.restricted(dataset.coco(), set(image_ids)), results)
+
+
+def score(ground_truth: metrics.Document, results: list[dict]) -> Evaluation:
+    """Results against ground truth: overall, on frames with 2+ people to find, and per
+    scenario family where the images carry one."""
     report = metrics.evaluate(ground_truth, results)
-    crowded = {
-        image_id
-        for image_id in image_ids
-        if sum(
-            1
-            for ann in ground_truth["annotations"]
-            if ann["image_id"] == image_id and not ann["iscrowd"]
-        )
-        >= 2
-    }
+    counted: dict[int, int] = {}
+    for ann in ground_truth["annotations"]:
+        if not ann.get("iscrowd", 0):
+            counted[ann["image_id"]] = counted.get(ann["image_id"], 0) + 1
+    crowded = {image_id for image_id, people in counted.items() if people >= 2}
     multi = _subset(ground_truth, results, crowded, per_joint=True) if crowded else None
     tags: dict[str, set[int]] = {}
     for image in ground_truth["images"]:

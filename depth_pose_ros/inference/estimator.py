@@ -23,6 +23,7 @@ from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
 from depth_pose_ros.inference.backends import Backend, create_backend, frame_backend_name
 from depth_pose_ros.inference.lifting import lift
 from depth_pose_ros.inference.people import PeopleFinder, Proposal
+from depth_pose_ros.inference.precision import CalibrationSet
 from depth_pose_ros.model.heatmaps import decode, to_image
 from depth_pose_ros.model.network import DepthPoseNet
 from depth_pose_ros.model.people import PeopleNet
@@ -50,7 +51,11 @@ class PoseEstimator:
         precision: str = "fp16",
         people: str | PeopleNet = "people",
         people_backend: Backend | None = None,
+        calibration: CalibrationSet | None = None,
+        threads: int = 0,
     ) -> None:
+        """`precision` and `calibration` (int8: crops to calibrate on) apply to the pose network;
+        `threads`: ONNX Runtime threads per network (0: its default)."""
         self.metadata: dict[str, Any]
         if isinstance(weights, DepthPoseNet):
             model, self.metadata = weights.eval(), {}
@@ -58,11 +63,14 @@ class PoseEstimator:
             model, self.metadata = load(weights)
         self.config = model.config
         self.backend = (
-            create_backend(model, backend, precision) if isinstance(backend, str) else backend
+            create_backend(model, backend, precision, calibration, threads)
+            if isinstance(backend, str)
+            else backend
         )
         stage = people if isinstance(people, PeopleNet) else load_people(people)[0]
         if people_backend is None:
-            people_backend = create_backend(stage.eval(), frame_backend_name(self.backend.name))
+            frame_backend = frame_backend_name(self.backend.name)
+            people_backend = create_backend(stage.eval(), frame_backend, threads=threads)
         self.thresholds = thresholds or Thresholds()
         self.finder = PeopleFinder(people_backend, stage.config, self.thresholds.stage)
         self.max_people = max_people  # 1: the single-person fast path (best-scored person only)
@@ -81,12 +89,13 @@ class PoseEstimator:
     def __call__(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Skeleton]:
         """Everyone in a float32 metre depth image (NaN invalid), most confident first."""
         depth = self._checked(depth, intrinsics)
-        regions = [self._region(p) for p in self.proposals(depth)]
+        regions = [self._region(p) for p in self.proposals(depth, intrinsics)]
         return _most_confident_first(self._estimate_each(depth, intrinsics, regions))
 
-    def proposals(self, depth: np.ndarray) -> list[Proposal]:
+    def proposals(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Proposal]:
         """The people the person stage finds (at most max_people, best scored first)."""
-        return self.finder(depth)[: self.max_people]
+        focal_length = (intrinsics.fx + intrinsics.fy) / 2
+        return self.finder(depth, focal_length)[: self.max_people]
 
     def _checked(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
         if depth.shape != (intrinsics.height, intrinsics.width):
@@ -110,7 +119,7 @@ class PoseEstimator:
         """The (N, 1, H, W) batch the network gets for this frame's people (what INT8
         calibration and speed measurements need to see)."""
         depth = self._checked(depth, intrinsics)
-        regions = [self._region(p) for p in self.proposals(depth)]
+        regions = [self._region(p) for p in self.proposals(depth, intrinsics)]
         if not regions:
             return np.zeros((0, 1, *self.config.input_size), np.float32)
         return self._batch(depth, regions)[0]

@@ -43,21 +43,27 @@ SURFACE_OFFSET = np.array(
 def joint_depths(
     uv: np.ndarray, depth: np.ndarray, mask: np.ndarray | None, radius: int
 ) -> np.ndarray:
-    """Median valid depth of `mask` pixels within `radius` pixels of each joint (NaN if none)."""
+    """Median valid depth of `mask` pixels within `radius` pixels of each joint (NaN if none),
+    all joints at once: one gather of (K, 2r+1, 2r+1) windows, one median along them."""
     height, width = depth.shape
-    values = np.full(len(uv), np.nan)
-    for j, (u, v) in enumerate(np.rint(np.nan_to_num(uv, nan=-1e6)).astype(np.int64)):
-        u0, u1 = max(u - radius, 0), min(u + radius + 1, width)
-        v0, v1 = max(v - radius, 0), min(v + radius + 1, height)
-        if u0 >= u1 or v0 >= v1:
-            continue
-        window = depth[v0:v1, u0:u1]
-        usable = np.isfinite(window)
-        if mask is not None:
-            usable &= mask[v0:v1, u0:u1]
-        if usable.any():
-            values[j] = np.median(window[usable])
-    return values
+    centres = np.rint(np.nan_to_num(uv, nan=-1e6)).astype(np.int64)
+    steps = np.arange(-radius, radius + 1)
+    columns = centres[:, 0, None] + steps  # (K, W)
+    rows = centres[:, 1, None] + steps
+    inside = ((rows >= 0) & (rows < height))[:, :, None] & ((columns >= 0) & (columns < width))[
+        :, None, :
+    ]
+    rows, columns = np.clip(rows, 0, height - 1), np.clip(columns, 0, width - 1)
+    window = depth[rows[:, :, None], columns[:, None, :]]  # (K, W, W)
+    usable = inside & np.isfinite(window)
+    if mask is not None:
+        usable &= mask[rows[:, :, None], columns[:, None, :]]
+    ordered = np.sort(np.where(usable, window, np.inf).reshape(len(uv), -1), axis=1)
+    counts = usable.reshape(len(uv), -1).sum(axis=1)
+    rows_k = np.arange(len(uv))
+    low = ordered[rows_k, np.maximum(counts - 1, 0) // 2]
+    high = ordered[rows_k, counts // 2 - (counts == 0)]
+    return np.where(counts > 0, (low.astype(np.float64) + high) / 2.0, np.nan)
 
 
 def lift(

@@ -3,8 +3,8 @@
 The network's centre heatmap gives the people (local maxima at least `threshold` high, their
 value the person score); every foreground cell goes to the person its predicted centre offset
 points at, so people who touch or overlap separate by their centres. A person's reference depth
-is the median depth of their cells at full resolution; their mask is those pixels less the ones
-whose depth is far from it (background seen through the coarse cells).
+is the median depth at their cells' own pixels; their mask is their cells at full resolution
+less the pixels whose depth is far from it (background seen through the coarse cells).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from depth_pose_ros.model.preprocess import MIN_VALID_PIXELS, mask_bounds
 
 MASK_DEPTH_TOLERANCE_M = 1.0  # mask pixels this much nearer or farther than the person drop out
 MIN_CELLS = 6  # a person covers at least this many output cells
+FOCAL_TOLERANCE = 0.03  # closer to the stage's focal length than this: the frame is used as is
 
 
 @dataclass
@@ -72,7 +73,7 @@ def decode(
     nearest = distance.argmin(axis=1)
     reach = np.linalg.norm(np.column_stack([cell_columns, cell_rows]) - centres[nearest], axis=1)
     # A cell far from where it points belongs to nobody we found (a person too hidden to count).
-    kept = distance[np.arange(len(nearest)), nearest] <= 2.0 + 0.25 * reach
+    kept = distance[np.arange(len(nearest)), nearest] <= 3.0 + 0.5 * reach
     labels[cell_rows[kept], cell_columns[kept]] = nearest[kept] + 1
     labels[rows, columns] = np.arange(1, len(rows) + 1)  # a peak is its own person's
     return labels, scores
@@ -86,38 +87,51 @@ class PeopleFinder:
         self.config = config
         self.threshold = threshold
 
-    def __call__(self, depth: np.ndarray) -> list[Proposal]:
-        """Everyone in a float32 metre frame (NaN invalid), as proposals."""
+    def __call__(self, depth: np.ndarray, focal_length: float | None = None) -> list[Proposal]:
+        """Everyone in a float32 metre frame (NaN invalid), as proposals. With the camera's
+        `focal_length` (pixels) the frame is first resampled to the focal length the stage
+        was trained at, so a person spans the same number of cells on any camera."""
         depth = within_range(depth)
-        output = self.backend(network_input(depth, self.config)[None])[0]
+        seen = depth
+        if focal_length:
+            scale = self.config.focal_length / focal_length
+            if abs(scale - 1.0) > FOCAL_TOLERANCE:
+                size = (round(depth.shape[1] * scale), round(depth.shape[0] * scale))
+                seen = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
+        output = self.backend(network_input(seen, self.config)[None])[0]
         labels, scores = decode(output, self.config, self.threshold)
-        return self.proposals(depth, labels, scores)
+        return self.proposals(depth, seen, labels, scores)
 
     def proposals(
-        self, depth: np.ndarray, labels: np.ndarray, scores: np.ndarray
+        self, depth: np.ndarray, seen: np.ndarray, labels: np.ndarray, scores: np.ndarray
     ) -> list[Proposal]:
-        """Full-resolution people from decoded cell labels."""
-        height, width = depth.shape
+        """Full-resolution people from decoded cell labels of `seen` (the frame as the network
+        saw it). A person's reference depth is the median of the depth at their cells' own
+        pixels (what the network saw and called them), so the background that shares a coarse
+        cell with a thin or far person does not count."""
+        height, width = seen.shape
         stride = self.config.stride
         cells = labels[: -(-height // stride), : -(-width // stride)]
+        sampled = seen[::stride, ::stride]
         counts = np.bincount(cells.ravel(), minlength=len(scores) + 1)
         full = cv2.resize(
             cells.astype(np.uint16),
             (cells.shape[1] * stride, cells.shape[0] * stride),
             interpolation=cv2.INTER_NEAREST,
         )[:height, :width]
+        if full.shape != depth.shape:
+            full = cv2.resize(full, depth.shape[::-1], interpolation=cv2.INTER_NEAREST)
         found = []
         for k, score in enumerate(scores, start=1):
             if counts[k] < MIN_CELLS:
                 continue
-            mask = full == k
-            values = depth[mask]
+            values = sampled[cells[: sampled.shape[0], : sampled.shape[1]] == k]
             values = values[np.isfinite(values)]
-            if values.size < MIN_VALID_PIXELS:
+            if values.size < MIN_CELLS:
                 continue
             reference = float(np.median(values))
             with np.errstate(invalid="ignore"):
-                mask &= np.abs(depth - reference) <= MASK_DEPTH_TOLERANCE_M
+                mask = (full == k) & (np.abs(depth - reference) <= MASK_DEPTH_TOLERANCE_M)
             if np.count_nonzero(mask) < MIN_VALID_PIXELS:
                 continue
             found.append(Proposal(mask, mask_bounds(mask), reference, float(score)))

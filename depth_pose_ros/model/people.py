@@ -36,6 +36,7 @@ class PeopleConfig:
     batch_norm: bool = True
     depth_scale: float = 4.0  # metres that map to an input of 1
     max_depth: float = 10.0  # depth beyond this (or invalid) reads as 0 with validity 0
+    focal_length: float = 365.0  # pixels: frames are resampled to it (Kinect v2's, trained on)
     centre_sigma: float = 0.15  # centre target sigma, times the square root of a person's area
     min_sigma_cells: float = 1.0
     offset_scale: float = 16.0  # offsets (cells) are predicted divided by this

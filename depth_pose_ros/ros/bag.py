@@ -224,9 +224,6 @@ class BagReader:
             for name, info in self._reader.topics.items()
         }
 
-    def topics_of_type(self, msgtype: str) -> list[str]:
-        return sorted(name for name, t in self.topics.items() if t.msgtype == msgtype)
-
     def _require(self, topic: str, msgtype: str) -> None:
         summary = self.topics.get(topic)
         if summary is None:

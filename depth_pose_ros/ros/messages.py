@@ -18,8 +18,8 @@ from depth_pose_ros.core import schema
 from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.depth_image import ImageFields
 from depth_pose_ros.core.protocols import seconds_and_nanoseconds
-from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
-from depth_pose_ros.core.visualize import colour_for, colourise_depth, draw_skeleton
+from depth_pose_ros.core.skeleton import Skeleton, TrackingState
+from depth_pose_ros.core.visualize import colourise_depth, draw_skeletons
 
 
 @dataclass(frozen=True)
@@ -95,15 +95,8 @@ def debug_image_msg(
     """A bgr8 sensor_msgs/Image: the colourised depth with every skeleton drawn in its track's
     colour (filled joints TRACKED, hollow ones INFERRED)."""
     picture = colourise_depth(depth)
-    for skeleton in skeletons:
-        draw_skeleton(
-            picture,
-            skeleton.uv,
-            skeleton.state != KeypointState.NOT_TRACKED,
-            skeleton.state == KeypointState.TRACKED,
-            colour_for(skeleton.id),
-            str(skeleton.id),
-        )
+    ids = [skeleton.id for skeleton in skeletons]
+    draw_skeletons(picture, skeletons, [str(i) for i in ids], ids)
     height, width = picture.shape[:2]
     fields = ImageFields(height, width, "bgr8", 0, width * 3, picture.tobytes())
     return image_msg(types, fields, header_msg)

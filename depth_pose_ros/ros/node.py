@@ -41,6 +41,8 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
+from depth_pose_ros.evaluation.calibration import DEFAULT_SET as CALIBRATION_SET
+from depth_pose_ros.evaluation.calibration import estimator_crops
 from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
 from depth_pose_ros.inference.pipeline import BadCameraInfoError, BadFrameError, Pipeline
 from depth_pose_ros.inference.tracking import Tracker, TrackerSettings
@@ -71,7 +73,15 @@ PARAMETERS: dict[str, Declared] = {
     "weights": Declared("lite", "pose weights: shipped name or .pt file", read_only=True),
     "people": Declared("people", "person-stage weights: shipped name or .pt file", read_only=True),
     "backend": Declared("auto", "auto, tensorrt, torch-cuda, onnxruntime or torch", read_only=True),
-    "precision": Declared("fp16", "TensorRT / CUDA precision: fp32, fp16, int8", read_only=True),
+    "precision": Declared(
+        "fp16", "fp32, fp16 (GPU; a CPU runs fp32) or int8 (calibrated once)", read_only=True
+    ),
+    "calibration": Declared(
+        CALIBRATION_SET,
+        "int8: the data set whose crops calibrate the quantization (a spec as --data takes)",
+        read_only=True,
+    ),
+    "threads": Declared(0, "ONNX Runtime threads per network (0: one per core)", 0, 64, True),
     "rectified": Declared(
         "auto", "images are rectified (P) or raw (K and D); auto: by topic name and D"
     ),
@@ -172,11 +182,18 @@ class DepthPoseNode(Node):
         for name, declared in PARAMETERS.items():
             self.declare_parameter(name, declared.default, _descriptor(name, declared))
         try:
+            weights, people, precision = (
+                self._value(n) for n in ("weights", "people", "precision")
+            )
             estimator = PoseEstimator(
-                self._value("weights"),
+                weights,
                 self._value("backend"),
-                precision=self._value("precision"),
-                people=self._value("people"),
+                precision=precision,
+                people=people,
+                calibration=estimator_crops(self._value("calibration"), weights, people)
+                if precision == "int8"
+                else None,
+                threads=self._value("threads"),
             )
         except Exception:
             self.destroy_node()  # no half-made participant left behind

@@ -29,13 +29,14 @@ from tqdm import tqdm
 from depth_pose_ros.core.depth_image import within_range
 from depth_pose_ros.data.sample import Dataset, Sample
 from depth_pose_ros.inference.backends import TorchBackend
-from depth_pose_ros.inference.people import PeopleFinder
+from depth_pose_ros.inference.people import FOCAL_TOLERANCE, PeopleFinder
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.people import PeopleConfig, PeopleNet
 from depth_pose_ros.training.trainer import BEST, CHECKPOINT, TrainLog, cosine_lr
 
 TRAIN_SIZE = (448, 512)  # (height, width) of the frames the network trains on
-MATCH_IOU = 0.5  # a proposal finds a person when their masks overlap this much
+MIN_COVERAGE = 0.5  # of a person's mask a proposal must cover to find them
+MIN_PURITY = 0.3  # of a proposal's pixels that must be on the person it finds
 
 
 @dataclass
@@ -141,13 +142,18 @@ class PeopleFrames(TorchDataset):
         """The (augmented) depth and mask, TRAIN_SIZE big (padding is invalid and nobody)."""
         depth, mask = within_range(sample.depth), sample.mask
         assert mask is not None
+        # As at inference: resampled to the stage's focal length, then (training) scaled at
+        # random, as people nearer or farther and cameras with other focal lengths are.
+        factor = self.config.focal_length / sample.intrinsics.fx
         if self.augment:
             if rng.random() < 0.5:
                 depth, mask = depth[:, ::-1], mask[:, ::-1]
-            factor = float(np.exp(rng.uniform(*np.log(self.scale))))
+            factor *= float(np.exp(rng.uniform(*np.log(self.scale))))
+        if abs(factor - 1.0) > FOCAL_TOLERANCE:
             size = (round(depth.shape[1] * factor), round(depth.shape[0] * factor))
             depth = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
             mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+        if self.augment:
             noise = rng.uniform(0.0, 0.02)
             depth = depth + rng.normal(0.0, noise, depth.shape).astype(np.float32) * depth
             if rng.random() < 0.5:  # holes, as dark or shiny surfaces leave them
@@ -185,23 +191,34 @@ def loss(output: torch.Tensor, target: dict[str, torch.Tensor]) -> dict[str, tor
 
 
 def match(found: list[np.ndarray], truth: list[np.ndarray]) -> tuple[int, int]:
-    """(people found, proposals matching nobody) with masks matched greedily at MATCH_IOU."""
+    """(people found, proposals matching nobody): a proposal finds the person whose mask it
+    covers most, when it covers at least MIN_COVERAGE of it and at least MIN_PURITY of the
+    proposal is that person (its cells are coarse: a thin or far person fills few of them)."""
     taken = set()
     false = 0
     for mask in found:
-        best, best_iou = -1, MATCH_IOU
+        size = np.count_nonzero(mask)
+        best, best_coverage = -1, MIN_COVERAGE
         for k, person in enumerate(truth):
-            if k in taken:
-                continue
-            union = np.count_nonzero(mask | person)
-            iou = np.count_nonzero(mask & person) / union if union else 0.0
-            if iou >= best_iou:
-                best, best_iou = k, iou
+            overlap = np.count_nonzero(mask & person)
+            coverage = overlap / max(int(np.count_nonzero(person)), 1)
+            if k not in taken and coverage >= best_coverage and overlap >= MIN_PURITY * size:
+                best, best_coverage = k, coverage
         if best >= 0:
             taken.add(best)
         else:
             false += 1
     return len(taken), false
+
+
+def visible_masks(sample: Sample) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The masks of the people to count and of those too hidden to, each cut to the pixels with
+    valid depth: what no depth sensor saw, no stage can claim (far people lose half of theirs)."""
+    assert sample.mask is not None
+    seen = np.isfinite(within_range(sample.depth))
+    counted = [(sample.mask == k + 1) & seen for k, p in enumerate(sample.people) if not p.ignore]
+    hidden = [(sample.mask == k + 1) & seen for k, p in enumerate(sample.people) if p.ignore]
+    return counted, hidden
 
 
 @torch.inference_mode()
@@ -215,9 +232,8 @@ def validate(model: PeopleNet, dataset: Dataset, frames: int) -> dict[str, float
     for index in range(count):
         sample = dataset[index]
         assert sample.mask is not None
-        proposals = finder(sample.depth)
-        counted = [sample.mask == k + 1 for k, p in enumerate(sample.people) if not p.ignore]
-        hidden = [sample.mask == k + 1 for k, p in enumerate(sample.people) if p.ignore]
+        proposals = finder(sample.depth, sample.intrinsics.fx)
+        counted, hidden = visible_masks(sample)
         hits, misses = match([p.mask for p in proposals], counted)
         on_hidden, _ = match([p.mask for p in proposals], hidden)
         people += len(counted)

@@ -74,7 +74,6 @@ TREE: tuple[tuple[J, J], ...] = (
     (J.ANKLE_R, J.KNEE_R),
     (J.FOOT_R, J.ANKLE_R),
 )
-PARENT = {joint: parent for joint, parent in TREE}
 LEFT_LIMB_JOINTS = frozenset(
     (J.ELBOW_L, J.WRIST_L, J.HAND_L, J.HAND_TIP_L, J.THUMB_L, J.KNEE_L, J.ANKLE_L, J.FOOT_L)
 )

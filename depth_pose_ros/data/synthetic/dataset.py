@@ -16,6 +16,7 @@ frames of every scenario family, from the test split).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -36,6 +37,7 @@ from depth_pose_ros.core.depth_image import read_depth_file
 from depth_pose_ros.data import coco
 from depth_pose_ros.data.sample import PersonAnnotation, Sample
 from depth_pose_ros.data.synthetic.generator import GENERATOR_VERSION, SPLITS
+from depth_pose_ros.data.synthetic.mocap import LIBRARY
 from depth_pose_ros.data.synthetic.scenarios import SCENARIOS, generate_frame, scenario_of
 
 FORMAT = "depth_pose_ros.synthetic"
@@ -199,7 +201,10 @@ def named_split(name: str, progress: bool = True) -> SyntheticDataset:
             f"synthetic:{name} is not one of synthetic:{', synthetic:'.join(NAMED_SETS)}"
         )
     named = NAMED_SETS[name]
-    target = cache_directory() / f"synthetic-v{named.version}-{name}-seed0-{named.frames}"
+    tag = f"synthetic-v{named.version}-{name}-seed0-{named.frames}"
+    if named.scenarios != ("v1",):  # the frames follow the pose library: a new one, new frames
+        tag += "-poses" + hashlib.sha256(LIBRARY.read_bytes()).hexdigest()[:10]
+    target = cache_directory() / tag
     if not (target / "dataset.json").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

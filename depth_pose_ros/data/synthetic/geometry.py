@@ -59,12 +59,3 @@ def project(points: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
     u = intrinsics.fx * points[..., 0] / z + intrinsics.skew * points[..., 1] / z + intrinsics.cx
     v = intrinsics.fy * points[..., 1] / z + intrinsics.cy
     return np.stack([u, v], axis=-1)
-
-
-def pixel_rays(intrinsics: CameraIntrinsics) -> np.ndarray:
-    """(H, W, 3) ray directions with z = 1 through every pixel centre, so a hit at ray
-    parameter t has depth t."""
-    v, u = np.mgrid[0 : intrinsics.height, 0 : intrinsics.width].astype(np.float64)
-    y = (v - intrinsics.cy) / intrinsics.fy
-    x = (u - intrinsics.cx - intrinsics.skew * y) / intrinsics.fx
-    return np.stack([x, y, np.ones_like(x)], axis=-1)
