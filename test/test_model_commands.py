@@ -57,3 +57,24 @@ def test_export_onnx_runs_in_onnxruntime(tmp_path, tiny_weights, capsys):
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     heatmaps = session.run(None, {"depth": np.zeros((3, 1, 64, 64), np.float32)})[0]
     assert heatmaps.shape == (3, 21, 8, 8)
+
+
+def test_eval_runs_a_model_on_a_data_set_with_its_thresholds_and_precision(tmp_path, tiny_weights):
+    data = tmp_path / "data"
+    synth = ["synth", "--frames", "4", "--seed", "2", "--scenario", "side_by_side"]
+    assert main([*synth, "--out", str(data), "--workers", "1"]) == 0
+    base = ["eval", "--weights", str(tiny_weights), "--data", str(data), "--backend", "onnxruntime"]
+
+    def figures(*extra):
+        out = tmp_path / "figures.json"
+        assert main([*base, *extra, "--json", str(out)]) == 0
+        return json.loads(out.read_text())
+
+    everyone = figures("--person-threshold", "0")
+    assert everyone["detections"] > 0 and everyone["person_threshold"] == 0.0
+    assert figures("--person-threshold", "1")["detections"] == 0
+    truth = figures("--person-boxes", "truth", "--person-threshold", "0")
+    assert truth["detections"] == truth["people"]  # one skeleton per annotated person
+    int8 = figures("--precision", "int8", "--calibration", str(data), "--person-threshold", "0")
+    assert int8["backend"] == "onnxruntime-int8"
+    assert set(int8["families"]) == {"side_by_side"}

@@ -90,20 +90,35 @@ def _eval(args: argparse.Namespace) -> int:
         if args.gt or args.pred or not args.data:
             raise ValueError("give either --weights and --data, or --gt and --pred")
         from depth_pose_ros.data import open_dataset
-        from depth_pose_ros.inference.estimator import PoseEstimator
+        from depth_pose_ros.evaluation.calibration import estimator_crops
+        from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
 
-        estimator = PoseEstimator(args.weights, args.backend, people=args.people)
+        thresholds = Thresholds()
+        if args.person_threshold is not None:
+            thresholds = Thresholds(person=args.person_threshold)
+        estimator = PoseEstimator(
+            args.weights,
+            args.backend,
+            thresholds,
+            precision=args.precision,
+            people=args.people,
+            calibration=estimator_crops(args.calibration, args.weights, args.people)
+            if args.precision == "int8"
+            else None,
+        )
         result = evaluation.run(estimator, open_dataset(args.data), args.person_boxes, args.limit)
         print(
             f"{args.data}: weights {args.weights}, person stage {args.people}, backend "
-            f"{estimator.backend.name}, person boxes from {args.person_boxes}"
+            f"{estimator.backend.name}, person boxes from {args.person_boxes}, person threshold "
+            f"{estimator.thresholds.person}"
         )
         details = {
             "data": args.data,
             "weights": args.weights,
-            "people": args.people,
+            "person_stage": args.people,
             "backend": estimator.backend.name,
             "person_boxes": args.person_boxes,
+            "person_threshold": estimator.thresholds.person,
         }
         if args.predictions:
             Path(args.predictions).write_text(json.dumps(result.results))
@@ -188,6 +203,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         choices=["proposals", "truth"],
         default="proposals",
         help="whole estimator (proposals) or the network on annotated people (truth)",
+    )
+    evaluate.add_argument(
+        "--precision", choices=["fp32", "fp16", "int8"], default="fp16", help="as the node's"
+    )
+    evaluate.add_argument(
+        "--calibration", default="synthetic:val", help="int8: data set whose crops calibrate"
+    )
+    evaluate.add_argument(
+        "--person-threshold",
+        type=float,
+        help="mean joint confidence to report a person (default 0.2, as the node's)",
     )
     evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
     evaluate.add_argument("--predictions", help="also write the COCO results here")
