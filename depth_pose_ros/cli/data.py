@@ -213,7 +213,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--person-threshold",
         type=float,
-        help="mean joint confidence to report a person (default 0.2, as the node's)",
+        help="mean joint confidence to report a person (default 0.3, as the node's)",
     )
     evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
     evaluate.add_argument("--predictions", help="also write the COCO results here")

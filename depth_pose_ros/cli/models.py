@@ -294,7 +294,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     estimate.add_argument(
         "--person-threshold",
         type=float,
-        help="mean joint confidence to report a person (default 0.2, as the node's)",
+        help="mean joint confidence to report a person (default 0.3, as the node's)",
     )
     estimate.add_argument("--json", help="write the skeletons here")
     estimate.add_argument("--overlay", help="write the frame with skeletons drawn here")
@@ -318,7 +318,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--sheet", help="real: write an overlay sheet of the frames here")
     bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
-    bench.add_argument("--weights", default="lite", help="node/soak: weights")
+    bench.add_argument("--weights", default="lite", help="node, soak, real: pose weights")
     bench.add_argument("--frames", type=int, help="frames per measurement")
     bench.add_argument(
         "--configs",

@@ -35,7 +35,7 @@ from depth_pose_ros.model.weights import load, load_people
 class Thresholds:
     tracked: float = 0.5  # joint confidence for TRACKED
     inferred: float = 0.15  # joint confidence for INFERRED (below: NOT_TRACKED)
-    person: float = 0.2  # mean joint confidence to report a person at all
+    person: float = 0.3  # mean joint confidence to report a person (chosen on validation data)
     stage: float = 0.3  # person-stage score (its centre heatmap's peak) to look at someone
 
 

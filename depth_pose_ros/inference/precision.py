@@ -8,7 +8,8 @@
   from (TensorRT 11 has no implicit int8 calibration any more).
 
 Made models are cached on disk (`cache_directory()/models`) under a key of the fp32 model's
-hash, the precision, the calibration set's name and the quantizer's version, written atomically.
+hash, the precision, the calibration set's name, the quantizer's version and the recipe, written
+atomically.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from depth_pose_ros.core.cache import cache_directory
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
 CALIBRATION_BATCH = 8
+RECIPE = "2: pre-processed, QDQ, symmetric, per channel, MinMax"  # in the cache key: how made
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ def int8_model(onnx: bytes, batches: Iterator[np.ndarray]) -> bytes:
         QuantType,
         quantize_static,
     )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     remaining = iter(batches)
     first = next(remaining, None)
@@ -82,9 +85,13 @@ def int8_model(onnx: bytes, batches: Iterator[np.ndarray]) -> bytes:
 
     with tempfile.TemporaryDirectory() as directory:
         source, target = Path(directory, "fp32.onnx"), Path(directory, "int8.onnx")
+        prepared = Path(directory, "prepared.onnx")
         source.write_bytes(onnx)
+        # ONNX Runtime's recommended first step: shapes inferred and the graph optimised
+        # (BatchNorm folded), so that every convolution is quantized with its own scales.
+        quant_pre_process(source, prepared)
         quantize_static(
-            source,
+            prepared,
             target,
             Reader(),
             quant_format=QuantFormat.QDQ,
@@ -106,7 +113,7 @@ class ModelCache:
     def key(self, onnx: bytes, precision: str, calibration: CalibrationSet | None) -> str:
         import onnxruntime
 
-        parts = [hashlib.sha256(onnx).hexdigest(), precision, onnxruntime.__version__]
+        parts = [hashlib.sha256(onnx).hexdigest(), precision, onnxruntime.__version__, RECIPE]
         if precision == "int8":
             parts.append(calibration.name if calibration else "")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
