@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOURCES := pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg config/* launch/*) \
 	$(shell find depth_pose_ros -type f -not -path '*/__pycache__/*')
 
-.PHONY: demo test test-slow fuzz soak golden lint pytest clean
+.PHONY: demo test test-slow fuzz soak golden lint pytest browser clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (the ROS 2 wheels are cp311)")'
@@ -24,7 +24,18 @@ demo: $(VENV)/.installed
 	$(BIN)/depth-pose demo --out demo
 
 ## test: set up and run the linters and the whole default test suite
-test: lint pytest
+test: lint browser pytest
+
+## browser: Debian's Chromium for the annotation page's browser tests (Playwright drives it;
+## `playwright install` would download from hosts this machine cannot reach). Without it the
+## browser tests skip, saying so.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+	  echo "WARNING: could not install chromium; the browser tests will be skipped"; }
 
 ## lint: ruff, the architecture's import contracts (on the installed package, which holds the
 ## generated messages) and the type checker

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from depth_pose_ros.cli import bags, data, models, poses, ros
+from depth_pose_ros.cli import annotate, bags, data, models, poses, ros
 
-AREAS = (data, poses, models, ros, bags)
+AREAS = (data, poses, models, ros, bags, annotate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,15 +47,10 @@ def _source(spec: str, topic: str | None) -> tuple[PoseSet, Crop | None]:
 
     if not _is_bag(spec):
         return pose_sources.load(spec)
-    from depth_pose_ros.ros.bag import SKELETON_ARRAY, BagError, BagReader
+    from depth_pose_ros.ros.bag import BagReader
 
     with BagReader(spec) as bag:
-        arrays = sorted(n for n, t in bag.topics.items() if t.msgtype == SKELETON_ARRAY)
-        if topic is None:
-            if len(arrays) != 1:
-                found = ", ".join(arrays) or "none"
-                raise BagError(f"{spec}: say which SkeletonArray topic with --topic ({found})")
-            topic = arrays[0]
+        topic = bag.skeleton_topic(topic)
         frames = [(str(f.stamp_ns), f.skeletons) for f in bag.skeleton_frames(topic)]
     return pose_sources.from_skeletons(f"{spec} {topic}", frames), None
 
@@ -85,6 +80,7 @@ def _clusters(args: argparse.Namespace) -> int:
 
 def _coverage(args: argparse.Namespace) -> int:
     """Which reference pose clusters a target lacks, and which target poses are novel."""
+    from depth_pose_ros.core.files import write_atomic
     from depth_pose_ros.evaluation.coverage import (
         DEFAULT_CLUSTERS,
         MISSING_RATIO,
@@ -96,7 +92,6 @@ def _coverage(args: argparse.Namespace) -> int:
         coverage_sheet,
         write_image,
         write_json,
-        write_text,
     )
 
     reference, _ = _source(args.reference, args.reference_topic)
@@ -124,7 +119,7 @@ def _coverage(args: argparse.Namespace) -> int:
     if args.frames_out:
         frames = result.frames_to_annotate()
         lines = [f"# frames of {args.target} to annotate first: novel poses, then rare ones"]
-        write_text(Path(args.frames_out), "\n".join([*lines, *frames]) + "\n")
+        write_atomic(Path(args.frames_out), "\n".join([*lines, *frames]) + "\n")
         print(f"wrote {args.frames_out}: {len(frames)} frames")
     print(f"wrote {out / 'coverage.json'} and {out / 'coverage.png'}")
     return 0

@@ -9,7 +9,8 @@ from depth_pose_ros.data.sample import Dataset
 
 SPEC_HELP = (
     "synthetic:test | synthetic:val | synthetic:hard | DIR (written by depth-pose synth --out) | "
-    "watch-n-patch:ROOT | watch-r-patch:ANNOTATIONS.json@ROOT | several of them joined by commas"
+    "watch-n-patch:ROOT | watch-r-patch:ANNOTATIONS.json@ROOT | LABELS.json (written by "
+    "depth-pose annotate) | several of them joined by commas"
 )
 
 
@@ -33,6 +34,10 @@ def open_dataset(spec: str, progress: bool = True) -> Dataset:
 
         annotations, root = rest.rsplit("@", 1)
         return WatchRPatch(annotations, root)
+    if spec.endswith(".json") and Path(spec).is_file():
+        from depth_pose_ros.data.labels import LabelsDataset
+
+        return LabelsDataset(spec)
     if Path(spec).is_dir():
         from depth_pose_ros.data.synthetic.dataset import SyntheticDataset
 

@@ -4,8 +4,6 @@ figure and a few example poses (their depth crops where the source has depth).""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +13,7 @@ import cv2
 import numpy as np
 
 from depth_pose_ros.core import schema
+from depth_pose_ros.core.files import write_atomic
 from depth_pose_ros.evaluation.coverage import (
     EXAMPLES,
     ClusterCoverage,
@@ -177,17 +176,8 @@ def _padded(tiles: list[np.ndarray]) -> list[np.ndarray]:
     return [*tiles, *[blank] * (1 + EXAMPLES - len(tiles))]
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write a file atomically (a killed run leaves the previous file, not half of one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    Path(partial).replace(path)
-
-
 def write_json(path: Path, document: dict[str, Any]) -> None:
-    write_text(path, json.dumps(document, indent=1))
+    write_atomic(path, json.dumps(document, indent=1))
 
 
 def write_image(path: Path, image: np.ndarray) -> None:

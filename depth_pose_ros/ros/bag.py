@@ -224,6 +224,16 @@ class BagReader:
             for name, info in self._reader.topics.items()
         }
 
+    def skeleton_topic(self, topic: str | None = None) -> str:
+        """`topic`, or else the bag's only SkeletonArray topic (BagError: none or several)."""
+        if topic is not None:
+            return topic
+        arrays = sorted(n for n, t in self.topics.items() if t.msgtype == SKELETON_ARRAY)
+        if len(arrays) != 1:
+            found = ", ".join(arrays) or "none"
+            raise BagError(f"{self.path}: name its SkeletonArray topic ({found})")
+        return arrays[0]
+
     def _require(self, topic: str, msgtype: str) -> None:
         summary = self.topics.get(topic)
         if summary is None:

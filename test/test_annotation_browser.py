@@ -1,0 +1,155 @@
+"""The annotation page in a real browser (Debian's Chromium driven by Playwright): drag a joint,
+change its visibility, undo, redo, next frame, reload, and every edit is in the labels file."""
+
+import json
+import shutil
+import threading
+
+import pytest
+
+from depth_pose_ros.annotation.bag_source import open_bag
+from depth_pose_ros.annotation.server import Session, create_app
+from depth_pose_ros.annotation.store import LabelStore
+from depth_pose_ros.ros.bag import DEFAULT_TOPICS
+from depth_pose_ros.ros.recordings import write_sequence_bag
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium here (make test installs Debian's chromium)"
+)
+# No traffic off this machine: no background services, no component updates, no QUIC.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("annotate-browser")
+    recording = write_sequence_bag(
+        folder / "rec.mcap", seed=6, seconds=0.2, people=2, progress=False
+    )
+    topics = (DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info, DEFAULT_TOPICS.ground_truth)
+    source = open_bag(str(recording), *topics)
+    store = LabelStore(folder / "labels.json", source.name, source.keys())
+    session = Session(source, store, list(range(len(source.keys()))))
+    from werkzeug.serving import make_server
+
+    http = make_server("127.0.0.1", 0, create_app(session), threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}/", store.path
+    http.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def labels_of(path, frame_number):
+    document = json.loads(path.read_text())
+    image = next(i for i in document["images"] if i["id"] == frame_number + 1)
+    people = [a for a in document["annotations"] if a["image_id"] == image["id"]]
+    return image, [[a["keypoints"][i : i + 3] for i in range(0, 63, 3)] for a in people]
+
+
+def wait_saved(page, path, frame_number, check):
+    """Wait until the labels file holds what `check` wants (saves are asynchronous)."""
+    for _ in range(100):
+        if path.exists():
+            try:
+                if check(*labels_of(path, frame_number)):
+                    return
+            except StopIteration:
+                pass
+        page.wait_for_timeout(50)
+    raise AssertionError(f"labels file never held the expected edit: {path.read_text()[:400]}")
+
+
+def joint_on_screen(page, person, joint):
+    x, y = page.evaluate(
+        "([p, j]) => { const k = state.frame.people[p].joints[j]; return toScreen(k[0], k[1]); }",
+        [person, joint],
+    )
+    box = page.locator("#canvas").bounding_box()
+    return box["x"] + x, box["y"] + y
+
+
+def test_drag_visibility_undo_redo_next_frame_and_reload(server, browser):
+    url, path = server
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]")
+    head = page.evaluate("state.frame.people[0].joints[3]")
+    scale = page.evaluate("state.view.scale")
+
+    x, y = joint_on_screen(page, 0, 3)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 20, steps=5)
+    page.mouse.up()
+    moved = (head[0] + 40 / scale, head[1] + 20 / scale)
+
+    def head_at(visibility):
+        def check(image, people):
+            u, v, seen = people[0][3]
+            close = abs(u - moved[0]) < 1.0 and abs(v - moved[1]) < 1.0
+            return image["state"] == "edited" and close and seen == visibility
+
+        return check
+
+    wait_saved(page, path, 0, head_at(2))
+
+    page.keyboard.press("1")  # the dragged joint is still selected: occluded
+    wait_saved(page, path, 0, head_at(1))
+    page.keyboard.press("Control+z")
+    wait_saved(page, path, 0, head_at(2))
+    page.keyboard.press("Control+y")
+    wait_saved(page, path, 0, head_at(1))
+
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("body[data-frame='1']")
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.evaluate("state.number") == 1  # resumed where the user was
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("body[data-frame='0']")
+    joint = page.evaluate("state.frame.people[0].joints[3]")
+    assert joint[0] == pytest.approx(moved[0], abs=1.0) and joint[2] == 1
+    assert "edited" in page.locator("#frames li").first.get_attribute("class")
+    wait_saved(page, path, 0, head_at(1))
+    page.close()
+
+
+def test_add_a_person_then_remove_it(server, browser):
+    url, path = server
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("body[data-frame='1']")
+    before = page.evaluate("state.frame.people.length")
+    box = page.locator("#canvas").bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 300)
+    page.keyboard.press("n")
+    wait_saved(page, path, 1, lambda image, people: len(people) == before + 1)
+    x, y = joint_on_screen(page, before, 0)
+    page.mouse.click(x, y)
+    page.keyboard.press("x")
+    wait_saved(page, path, 1, lambda image, people: len(people) == before)
+    page.close()
