@@ -93,9 +93,13 @@ def _eval(args: argparse.Namespace) -> int:
         from depth_pose_ros.evaluation.calibration import estimator_crops
         from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
 
-        thresholds = Thresholds()
-        if args.person_threshold is not None:
-            thresholds = Thresholds(person=args.person_threshold)
+        defaults = Thresholds()
+        thresholds = Thresholds(
+            person=defaults.person if args.person_threshold is None else args.person_threshold,
+            stage=defaults.stage
+            if args.person_stage_threshold is None
+            else args.person_stage_threshold,
+        )
         estimator = PoseEstimator(
             args.weights,
             args.backend,
@@ -119,6 +123,7 @@ def _eval(args: argparse.Namespace) -> int:
             "backend": estimator.backend.name,
             "person_boxes": args.person_boxes,
             "person_threshold": estimator.thresholds.person,
+            "person_stage_threshold": estimator.thresholds.stage,
         }
         if args.predictions:
             Path(args.predictions).write_text(json.dumps(result.results))
@@ -214,6 +219,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--person-threshold",
         type=float,
         help="mean joint confidence to report a person (default 0.3, as the node's)",
+    )
+    evaluate.add_argument(
+        "--person-stage-threshold",
+        type=float,
+        help="person-stage score to look at someone (default 0.3, as the node's)",
     )
     evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
     evaluate.add_argument("--predictions", help="also write the COCO results here")
