@@ -153,3 +153,56 @@ def test_add_a_person_then_remove_it(server, browser):
     page.keyboard.press("x")
     wait_saved(page, path, 1, lambda image, people: len(people) == before)
     page.close()
+
+
+def test_interpolate_a_joint_then_the_whole_person(server, browser):
+    import urllib.request
+
+    url, path = server
+
+    def put(number, people):
+        body = json.dumps({"people": people}).encode()
+        request = urllib.request.Request(f"{url}api/frames/{number}", body, method="PUT")
+        request.add_header("Content-Type", "application/json")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    with urllib.request.urlopen(f"{url}api/frames/2", timeout=10) as response:
+        start = json.loads(response.read())["people"][:1]
+    end = [dict(start[0], joints=[[u + 20, v + 10, 2] for u, v, _ in start[0]["joints"]])]
+    put(2, start)
+    put(4, end)
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#jump", "4")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-frame='3']")
+    track = start[0]["track_id"]
+    p = page.evaluate(f"state.frame.people.findIndex((q) => q.track_id === {track})")
+    x, y = joint_on_screen(page, p, 7)
+    page.mouse.click(x, y)
+    page.keyboard.press("i")
+
+    def midpoint(joint):
+        (u0, v0, _), (u1, v1, _) = start[0]["joints"][joint], end[0]["joints"][joint]
+        return (u0 + u1) / 2, (v0 + v1) / 2
+
+    middle = midpoint(7)
+
+    def at_middle(joints):
+        return abs(joints[0] - middle[0]) < 0.05 and abs(joints[1] - middle[1]) < 0.05
+
+    wait_saved(page, path, 3, lambda image, people: at_middle(people[p][7]))
+    first = midpoint(0)
+    root = labels_of(path, 3)[1][p][0]
+    assert abs(root[0] - first[0]) > 1  # only the selected joint moved
+    page.keyboard.press("Shift+I")
+    wait_saved(
+        page,
+        path,
+        3,
+        lambda image, people: (
+            abs(people[p][0][0] - first[0]) < 0.05 and abs(people[p][0][1] - first[1]) < 0.05
+        ),
+    )
+    page.close()

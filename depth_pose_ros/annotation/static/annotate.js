@@ -267,13 +267,18 @@ function addPerson() {
   change(() => { state.frame.people.push({ track_id: trackId, joints }); });
 }
 
-async function interpolateSelected() {
-  const person = selectedPerson();
-  if (!person) { message("select a person's joint first", true); return; }
+// The selected joint (wholePerson: every joint of its person) between the nearest labelled
+// frames before and after that hold that person.
+async function interpolateSelected(wholePerson) {
+  if (!state.selected) { message("select a joint of the person first", true); return; }
+  const { person: p, joint } = state.selected;
+  const trackId = state.frame.people[p].track_id;
   try {
-    const result = await api("GET", `/api/frames/${state.number}/interpolate?track=${person.track_id}`);
-    const p = state.frame.people.indexOf(person);
-    change(() => { state.frame.people[p] = result.person; });
+    const result = await api("GET", `/api/frames/${state.number}/interpolate?track=${trackId}`);
+    change(() => {
+      if (wholePerson) state.frame.people[p] = result.person;
+      else state.frame.people[p].joints[joint] = result.person.joints[joint];
+    });
   } catch (error) { message(error.message, true); }
 }
 
@@ -377,7 +382,8 @@ document.addEventListener("keydown", (event) => {
     state.selected = null;
     change(() => { state.frame.people.splice(p, 1); });
   } else if (key === "c") copyPrevious();
-  else if (key === "i") interpolateSelected();
+  else if (key === "i") interpolateSelected(false);
+  else if (key === "I") interpolateSelected(true);
   else if (key === "r") change(() => { state.frame.state = "reviewed"; });
   else if (key === "g") { event.preventDefault(); $("jump").focus(); }
   else if (key === "?") $("help").hidden = !$("help").hidden;
