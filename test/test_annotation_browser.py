@@ -1,32 +1,23 @@
 """The annotation page in a real browser (Debian's Chromium driven by Playwright): drag a joint,
 change its visibility, undo, redo, next frame, reload, and every edit is in the labels file."""
 
+import concurrent.futures
 import json
-import shutil
 import threading
 
 import pytest
 
 from depth_pose_ros.annotation.bag_source import open_bag
+from depth_pose_ros.annotation.browser import CHROMIUM_ARGS, chromium_path
 from depth_pose_ros.annotation.server import Session, create_app
 from depth_pose_ros.annotation.store import LabelStore
 from depth_pose_ros.ros.bag import DEFAULT_TOPICS
 from depth_pose_ros.ros.recordings import write_sequence_bag
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium_path()
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium here (make test installs Debian's chromium)"
 )
-# No traffic off this machine: no background services, no component updates, no QUIC.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +44,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield chromium
         chromium.close()
 
@@ -206,3 +197,14 @@ def test_interpolate_a_joint_then_the_whole_person(server, browser):
         ),
     )
     page.close()
+
+
+def test_the_page_benchmark_times_every_step_and_jump():
+    from depth_pose_ros.cli.benchmarks import annotate_page
+
+    # its own thread: this module's browser holds Playwright's loop in the main one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        figures = pool.submit(annotate_page, steps=4, dwell_ms=0, seconds=0.5).result()
+    assert figures["frames"] == 15 and figures["browser"].startswith("Chromium")
+    for kind in ("next_frame_ms", "jump_ms"):
+        assert 0 < figures[kind]["p50"] <= figures[kind]["max"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +83,7 @@ def _annotate(args: argparse.Namespace) -> int:
             "frames and change the labels",
             file=sys.stderr,
         )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # errors only, no line per request
     server = make_server(args.host, args.port, app, threaded=True)
     labelled = sum(store.labelled(keys[index]) for index in order)
     print(

@@ -465,3 +465,90 @@ def real_frames(
         "frames": rows,
         "frames_with_one_skeleton": one,
     }
+
+
+def annotate_page(steps: int, dwell_ms: float = 150.0, seconds: float = 10.0) -> dict[str, Any]:
+    """The annotation page in Chromium on a generated recording (3 people): how long moving
+    to the next frame takes (prefetched) and a jump to a frame far away (not prefetched), from
+    the key press to the frame drawn, as the page measures it."""
+    import logging
+    import tempfile
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from depth_pose_ros.annotation.bag_source import open_bag
+    from depth_pose_ros.annotation.browser import CHROMIUM_ARGS, chromium_path
+    from depth_pose_ros.annotation.server import Session, create_app
+    from depth_pose_ros.annotation.store import LabelStore
+    from depth_pose_ros.ros.bag import DEFAULT_TOPICS
+    from depth_pose_ros.ros.recordings import write_sequence_bag
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    chromium = chromium_path()
+    if chromium is None:
+        raise FileNotFoundError("bench annotate needs Debian's chromium (apt-get install chromium)")
+    with tempfile.TemporaryDirectory() as folder:
+        recording = write_sequence_bag(
+            Path(folder, "rec.mcap"), seed=7, seconds=seconds, people=3, progress=False
+        )
+        topics = (DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info, DEFAULT_TOPICS.ground_truth)
+        source = open_bag(str(recording), *topics)
+        keys = source.keys()
+        store = LabelStore(Path(folder, "labels.json"), source.name, keys)
+        server = make_server(
+            "127.0.0.1",
+            0,
+            create_app(Session(source, store, list(range(len(keys))))),
+            threaded=True,
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        steps = min(steps, len(keys) - 1)
+        jumps = [len(keys) // 2, len(keys) // 4, len(keys) - 1, 3 * len(keys) // 4]
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=chromium, args=list(CHROMIUM_ARGS)
+                )
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                page.goto(f"http://127.0.0.1:{server.server_port}/")
+                page.wait_for_selector("body[data-ready=true]")
+
+                def shown(number: int) -> float:
+                    page.wait_for_selector(f"body[data-frame='{number}']")
+                    page.wait_for_timeout(dwell_ms)  # an annotator looks before moving on
+                    return float(page.evaluate("window.frameShownMs"))
+
+                following = []
+                for number in range(1, steps + 1):
+                    page.keyboard.press("ArrowRight")
+                    following.append(shown(number))
+                jumped = []
+                for number in jumps:
+                    page.fill("#jump", str(number + 1))
+                    page.keyboard.press("Enter")
+                    jumped.append(shown(number))
+                version = browser.version
+                browser.close()
+        finally:
+            server.shutdown()
+    next_ms, jump_ms = np.array(following), np.array(jumped)
+    print(f"annotation page, Chromium {version}, 512x424 frames, {len(keys)} in the recording")
+    print(
+        f"  next frame (prefetched): p50 {np.percentile(next_ms, 50):.1f} ms, "
+        f"p90 {np.percentile(next_ms, 90):.1f} ms, max {next_ms.max():.1f} ms "
+        f"({len(next_ms)} steps)"
+    )
+    print(
+        f"  jump (not prefetched): p50 {np.percentile(jump_ms, 50):.1f} ms, "
+        f"max {jump_ms.max():.1f} ms ({len(jump_ms)} jumps)"
+    )
+    return {
+        "benchmark": "annotate",
+        "machine": machine(),
+        "browser": f"Chromium {version}",
+        "frames": len(keys),
+        "next_frame_ms": _percentiles(next_ms) | {"max": round(float(next_ms.max()), 2)},
+        "jump_ms": _percentiles(jump_ms) | {"max": round(float(jump_ms.max()), 2)},
+    }

@@ -197,6 +197,8 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.target == "synth":
         figures = benchmarks.synth_speed(args.frames or 60)
+    elif args.target == "annotate":
+        figures = benchmarks.annotate_page(args.frames or 40)
     elif args.target == "real":
         figures = benchmarks.real_frames(args.dir, args.weights, "people", args.sheet)
     elif args.target in ("node", "soak"):
@@ -307,10 +309,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "throughput and end-to-end estimator latency on 512x424 frames, the paper-size config "
         "as the baseline. node: the running node fed at --rate for --seconds (dropped frames, "
         "latency, CPU, memory). soak: the same for 10 minutes. synth: the data generator. real: "
-        "the estimator on real frames without labels (skeletons per frame, an overlay sheet).",
+        "the estimator on real frames without labels (skeletons per frame, an overlay sheet). "
+        "annotate: the annotation page in Chromium (next frame and jump times).",
     )
     bench.add_argument(
-        "target", nargs="?", choices=["model", "node", "soak", "synth", "real"], default="model"
+        "target",
+        nargs="?",
+        choices=["model", "node", "soak", "synth", "real", "annotate"],
+        default="model",
     )
     bench.add_argument(
         "--dir", default="../shared/real-dev", help="real: a folder of depth frames (.npz)"
