@@ -212,7 +212,7 @@ function renderFrameList() {
     frames.forEach((frame, number) => {
       const item = document.createElement("li");
       item.textContent = `${number + 1}: ${frame.key}`;
-      item.onclick = () => show(number);
+      item.onclick = () => go(number);
       list.appendChild(item);
     });
   }
@@ -297,7 +297,9 @@ function setVisibility(value) {
 }
 
 function go(number) {
-  if (number >= 0 && number < state.session.frames.length) show(number);
+  if (number >= 0 && number < state.session.frames.length) {
+    show(number).catch((error) => message(`cannot show frame ${number + 1}: ${error.message}`, true));
+  }
 }
 
 canvas.addEventListener("mousedown", (event) => {
@@ -397,7 +399,7 @@ $("redo").onclick = () => restore("redo", "undo");
 $("reviewed").onclick = () => change(() => { state.frame.state = "reviewed"; });
 $("help-button").onclick = () => { $("help").hidden = !$("help").hidden; };
 $("jump").addEventListener("change", (event) => { go(Number(event.target.value) - 1); event.target.blur(); });
-for (const id of ["near", "far"]) $(id).addEventListener("change", () => show(state.number));
+for (const id of ["near", "far"]) $(id).addEventListener("change", () => go(state.number));
 window.addEventListener("resize", draw);
 
 async function start() {
