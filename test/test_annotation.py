@@ -295,3 +295,26 @@ def test_frames_without_skeletons_are_prefilled_once_by_the_estimator(recording,
     assert people[0]["joints"][0] == [50.0, 50.0, 2] and people[0]["joints"][4][2] == 1
     client.get("/api/frames/0")
     assert calls == [(424, 512)]
+
+
+def test_the_papers_loop_on_watch_n_patch(tmp_path):
+    """Start from the Kinect SDK's skeletons, correct one, export Watch-R-Patch, read it back."""
+    from test_watch_n_patch import write_sequence
+
+    from depth_pose_ros.data.watch_n_patch import WatchRPatch
+
+    write_sequence(tmp_path / "office" / "data_03-58-25", frames=3)
+    source = DatasetSource(f"watch-n-patch:{tmp_path}")
+    assert source.keys() == ["1", "2", "3"]
+    assert source.frame(1).origin == "data_03-58-25/depth/0002.mat"
+    store = LabelStore(tmp_path / "labels.json", source.name, source.keys())
+    client = create_app(Session(source, store, [0, 1, 2])).test_client()
+    people = edited(client, 1, move=(5.0, 5.0), visibility=2)
+    client.put("/api/frames/1", json={"people": people})
+    origins = {key: source.frame(index).origin for index, key in enumerate(source.keys())}
+    exported = tmp_path / "wrp.json"
+    exported.write_text(json.dumps(store.watch_r_patch(origins)))
+    refined = WatchRPatch(exported, tmp_path)
+    (person,) = refined[0].people
+    assert len(refined) == 1 and person.uv[3] == pytest.approx(people[0]["joints"][3][:2], abs=0.01)
+    assert person.visibility[9] == 0  # the SDK's untracked elbow stays unlabelled
