@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_pose_ros.annotation.bag_source import open_bag
+from depth_pose_ros.annotation.bag_source import BagSource
 from depth_pose_ros.annotation.server import Session, create_app
 from depth_pose_ros.annotation.sources import (
     AnnotationError,
@@ -40,7 +40,7 @@ def recording(tmp_path_factory):
 
 @pytest.fixture
 def session(recording, tmp_path):
-    source = open_bag(str(recording), *TOPICS, DEFAULT_TOPICS.ground_truth)
+    source = BagSource(str(recording), *TOPICS, DEFAULT_TOPICS.ground_truth)
     store = LabelStore(tmp_path / "labels.json", source.name, source.keys())
     return Session(source, store, list(range(len(source.keys()))))
 
@@ -60,17 +60,17 @@ def edited(client, number, move=(12.0, -7.0), visibility=1):
 
 
 def test_a_bag_starts_from_its_recorded_skeletons_matched_by_stamp(recording):
-    source = open_bag(str(recording), *TOPICS, DEFAULT_TOPICS.ground_truth)
+    source = BagSource(str(recording), *TOPICS, DEFAULT_TOPICS.ground_truth)
     keys = source.keys()
     assert len(keys) == 9 and keys == sorted(keys, key=int)
     frame = source.frame(2)
     assert frame.depth.shape == (424, 512) and frame.depth.dtype == np.float32
     assert frame.key == keys[2] and len(frame.people) == 2
     assert all(person.visibility.max() == 2 for person in frame.people)
-    bare = open_bag(str(recording), *TOPICS)
+    bare = BagSource(str(recording), *TOPICS)
     assert bare.frame(2).people is None  # nothing to start from: the estimator may pre-fill
     with pytest.raises(AnnotationError, match="no sensor_msgs/msg/Image topic /nope"):
-        open_bag(str(recording), "/nope", DEFAULT_TOPICS.camera_info)
+        BagSource(str(recording), "/nope", DEFAULT_TOPICS.camera_info)
 
 
 def test_frames_listed_first_then_every_nth():
@@ -287,7 +287,7 @@ def test_frames_without_skeletons_are_prefilled_once_by_the_estimator(recording,
         state[4] = KeypointState.INFERRED
         return [Skeleton(id=0, uv=np.full((21, 2), 50.0), state=state)]
 
-    source = open_bag(str(recording), *TOPICS)
+    source = BagSource(str(recording), *TOPICS)
     store = LabelStore(tmp_path / "labels.json", source.name, source.keys())
     client = create_app(Session(source, store, [0, 1], estimate)).test_client()
     people = client.get("/api/frames/0").get_json()["people"]

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from depth_pose_ros.annotation.bag_source import open_bag
+from depth_pose_ros.annotation.bag_source import BagSource
 from depth_pose_ros.annotation.browser import CHROMIUM_ARGS, chromium_path
 from depth_pose_ros.annotation.server import Session, create_app
 from depth_pose_ros.annotation.store import LabelStore
@@ -27,7 +27,7 @@ def server(tmp_path_factory):
         folder / "rec.mcap", seed=6, seconds=0.2, people=2, progress=False
     )
     topics = (DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info, DEFAULT_TOPICS.ground_truth)
-    source = open_bag(str(recording), *topics)
+    source = BagSource(str(recording), *topics)
     store = LabelStore(folder / "labels.json", source.name, source.keys())
     session = Session(source, store, list(range(len(source.keys()))))
     from werkzeug.serving import make_server

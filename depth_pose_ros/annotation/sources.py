@@ -118,41 +118,6 @@ class PngFolderSource:
         return Frame(path.name, depth, intrinsics, None, path.name)
 
 
-@dataclass
-class RecordedFrame:
-    """A bag frame kept in memory: depth in millimetres (half the memory of metres)."""
-
-    millimetres: np.ndarray
-    intrinsics: CameraIntrinsics
-    skeletons: list[Skeleton] | None
-
-
-class MemorySource:
-    """Frames read once from somewhere slow to seek (a bag), held in memory."""
-
-    def __init__(self, name: str, frames: dict[str, RecordedFrame]) -> None:
-        if not frames:
-            raise AnnotationError(f"{name}: no depth frames with a camera_info to annotate")
-        self.name = name
-        self._keys = sorted(frames, key=int)
-        self._frames = frames
-
-    def keys(self) -> list[str]:
-        return self._keys
-
-    def frame(self, index: int) -> Frame:
-        key = self._keys[index]
-        recorded = self._frames[key]
-        depth = recorded.millimetres.astype(np.float32) / 1000.0
-        depth[recorded.millimetres == 0] = np.nan
-        people = (
-            None
-            if recorded.skeletons is None
-            else [person_from_skeleton(skeleton) for skeleton in recorded.skeletons]
-        )
-        return Frame(key, depth, recorded.intrinsics, people, key)
-
-
 def select(keys: Sequence[str], every: int, first: Sequence[str]) -> list[int]:
     """Indices of the frames to annotate: every `every`-th, with the frames listed in `first`
     (that exist) moved to the front in their order."""

@@ -23,7 +23,7 @@ SOURCE_HELP = (
 
 
 def _source(args: argparse.Namespace) -> FrameSource:
-    from depth_pose_ros.annotation.bag_source import is_bag, open_bag
+    from depth_pose_ros.annotation.bag_source import BagSource, is_bag
     from depth_pose_ros.annotation.sources import AnnotationError, DatasetSource, PngFolderSource
     from depth_pose_ros.core.camera import CameraIntrinsics
 
@@ -31,7 +31,7 @@ def _source(args: argparse.Namespace) -> FrameSource:
     if is_bag(spec):
         if not Path(spec).exists():
             raise AnnotationError(f"bag {spec} does not exist")
-        return open_bag(
+        return BagSource(
             spec, args.depth_topic, args.camera_info_topic, args.skeleton_topic, args.skeletons
         )
     folder = Path(spec)

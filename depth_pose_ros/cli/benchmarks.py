@@ -478,7 +478,7 @@ def annotate_page(steps: int, dwell_ms: float = 150.0, seconds: float = 10.0) ->
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from depth_pose_ros.annotation.bag_source import open_bag
+    from depth_pose_ros.annotation.bag_source import BagSource
     from depth_pose_ros.annotation.browser import CHROMIUM_ARGS, chromium_path
     from depth_pose_ros.annotation.server import Session, create_app
     from depth_pose_ros.annotation.store import LabelStore
@@ -494,7 +494,7 @@ def annotate_page(steps: int, dwell_ms: float = 150.0, seconds: float = 10.0) ->
             Path(folder, "rec.mcap"), seed=7, seconds=seconds, people=3, progress=False
         )
         topics = (DEFAULT_TOPICS.depth, DEFAULT_TOPICS.camera_info, DEFAULT_TOPICS.ground_truth)
-        source = open_bag(str(recording), *topics)
+        source = BagSource(str(recording), *topics)
         keys = source.keys()
         store = LabelStore(Path(folder, "labels.json"), source.name, keys)
         server = make_server(

@@ -242,11 +242,16 @@ class BagReader:
         if summary.msgtype != msgtype:
             raise BagError(f"topic {topic} carries {summary.msgtype}, expected {msgtype}")
 
-    def raw_messages(self, topics: Sequence[str]) -> Iterator[tuple[str, str, int, bytes]]:
-        """(topic, msgtype, log time ns, serialized CDR) in log-time order."""
+    def raw_messages(
+        self, topics: Sequence[str], start_ns: int | None = None, stop_ns: int | None = None
+    ) -> Iterator[tuple[str, str, int, bytes]]:
+        """(topic, msgtype, log time ns, serialized CDR) in log-time order, those logged in
+        [start_ns, stop_ns) when given (a seek, not a scan, in indexed storage)."""
         connections = [c for c in self._reader.connections if c.topic in set(topics)]
         try:
-            for connection, log_time_ns, raw in self._reader.messages(connections=connections):
+            for connection, log_time_ns, raw in self._reader.messages(
+                connections=connections, start=start_ns, stop=stop_ns
+            ):
                 yield connection.topic, connection.msgtype, log_time_ns, raw
         except (AnyReaderError, ReaderError) as error:
             raise BagError(f"bag {self.path} is damaged: {error}") from None
@@ -257,9 +262,12 @@ class BagReader:
         for _, _, message in self.messages([topic]):
             yield message
 
-    def messages(self, topics: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
-        """(topic, log time ns, deserialized message) of several topics, in log-time order."""
-        for topic, msgtype, log_time_ns, raw in self.raw_messages(topics):
+    def messages(
+        self, topics: Sequence[str], start_ns: int | None = None, stop_ns: int | None = None
+    ) -> Iterator[tuple[str, int, Any]]:
+        """(topic, log time ns, deserialized message) of several topics, in log-time order
+        (those logged in [start_ns, stop_ns) when given)."""
+        for topic, msgtype, log_time_ns, raw in self.raw_messages(topics, start_ns, stop_ns):
             try:
                 yield topic, log_time_ns, self._reader.deserialize(raw, msgtype)
             except AnyReaderError as error:
