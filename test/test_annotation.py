@@ -318,3 +318,10 @@ def test_the_papers_loop_on_watch_n_patch(tmp_path):
     (person,) = refined[0].people
     assert len(refined) == 1 and person.uv[3] == pytest.approx(people[0]["joints"][3][:2], abs=0.01)
     assert person.visibility[9] == 0  # the SDK's untracked elbow stays unlabelled
+
+
+def test_only_loopback_addresses_serve_without_a_warning():
+    from depth_pose_ros.cli.annotate import _loopback
+
+    assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("localhost")
+    assert not _loopback("0.0.0.0") and not _loopback("192.168.1.5") and not _loopback("robot")

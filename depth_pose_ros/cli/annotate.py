@@ -50,6 +50,16 @@ def _source(args: argparse.Namespace) -> FrameSource:
     return DatasetSource(spec)
 
 
+def _loopback(host: str) -> bool:
+    """Whether `host` is this machine only (127.0.0.0/8, ::1 or localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface
+
+
 def _annotate(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
@@ -77,7 +87,7 @@ def _annotate(args: argparse.Namespace) -> int:
 
         estimate = PoseEstimator(args.weights, "auto", precision="fp32")
     app = create_app(Session(source, store, order, estimate))
-    if not ipaddress.ip_address(args.host).is_loopback:
+    if not _loopback(args.host):
         print(
             f"warning: serving on {args.host}: anyone who can reach this machine can read the "
             "frames and change the labels",
