@@ -112,6 +112,13 @@ def test_training_writes_logs_and_weights_and_resumes(frames, tmp_path):
     assert json.loads((out / "log.json").read_text())[-1]["epoch"] == 3
 
 
+def test_training_without_validation_keeps_the_lowest_training_loss(frames, tmp_path):
+    rows = train(frames, tmp_path, settings(), progress=False)
+    _, metadata = weights.load(tmp_path / "best.pt")
+    losses = [row["train_loss"] for row in rows]
+    assert metadata["epoch"] == 1 + losses.index(min(losses))
+
+
 def test_resumed_training_matches_an_uninterrupted_run(frames, tmp_path):
     train(frames, tmp_path / "a", settings(epochs=2), progress=False)
     train(frames, tmp_path / "b", settings(epochs=1), progress=False)

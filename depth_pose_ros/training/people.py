@@ -30,9 +30,8 @@ from depth_pose_ros.core.depth_image import within_range
 from depth_pose_ros.data.sample import Dataset, Sample
 from depth_pose_ros.inference.backends import TorchBackend
 from depth_pose_ros.inference.people import FOCAL_TOLERANCE, PeopleFinder
-from depth_pose_ros.model import weights
 from depth_pose_ros.model.people import PeopleConfig, PeopleNet
-from depth_pose_ros.training.trainer import BEST, CHECKPOINT, TrainLog, cosine_lr
+from depth_pose_ros.training.trainer import TrainLog, cosine_lr, resume, save_epoch
 
 TRAIN_SIZE = (448, 512)  # (height, width) of the frames the network trains on
 MIN_COVERAGE = 0.5  # of a person's mask a proposal must cover to find them
@@ -272,15 +271,7 @@ def train_people(
         drop_last=True,
     )
     total_steps = len(loader) * settings.epochs
-    start_epoch, best = 1, -math.inf
-    checkpoint = out / CHECKPOINT
-    if checkpoint.is_file():
-        state = weights.read(checkpoint)
-        if PeopleConfig.from_dict(state["config"]) != settings.config:
-            raise ValueError(f"{checkpoint} is for a different model config; use a new --out")
-        model.load_state_dict(state["state_dict"])
-        optimiser.load_state_dict(state["optimizer"])
-        start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
+    start_epoch, best = resume(out, model, optimiser, settings.config)
     (out / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2) + "\n")
     log = TrainLog(out, score_key="val_recall")
     for epoch in range(start_epoch, settings.epochs + 1):
@@ -314,11 +305,5 @@ def train_people(
         log.add(row)
         score = row["val_recall"] - row["val_false_per_frame"] if val else -row["train_loss"]
         info = {"epoch": epoch, "train_settings": settings.to_dict(), "val": row}
-        if score > best:
-            best = score
-            weights.save(out / BEST, model, info)
-        torch.save(
-            weights.pack(model, info, optimizer=optimiser.state_dict(), epoch=epoch, best=best),
-            checkpoint,
-        )
+        best = save_epoch(out, model, optimiser, info, score, best)
     return log.rows

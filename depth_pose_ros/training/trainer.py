@@ -28,6 +28,7 @@ from tqdm import tqdm
 from depth_pose_ros.data.sample import Dataset
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.network import CONFIGS, DepthPoseNet, ModelConfig
+from depth_pose_ros.model.people import PeopleConfig, PeopleNet
 from depth_pose_ros.training.data import Augmentation, PersonCrops
 from depth_pose_ros.training.loss import stage_loss
 from depth_pose_ros.training.validation import validate
@@ -62,6 +63,44 @@ class TrainSettings:
         values = asdict(self)
         values["config"] = self.config.to_dict()
         return values
+
+
+def resume(
+    out: Path,
+    model: DepthPoseNet | PeopleNet,
+    optimiser: torch.optim.Optimizer,
+    config: ModelConfig | PeopleConfig,
+) -> tuple[int, float]:
+    """(first epoch to run, best score so far): from OUT/last.pt when a run left one (it must be
+    of the same model config), else (1, -inf)."""
+    checkpoint = out / CHECKPOINT
+    if not checkpoint.is_file():
+        return 1, -math.inf
+    state = weights.read(checkpoint)
+    if type(config).from_dict(state["config"]) != config:
+        raise ValueError(f"{checkpoint} is for a different model config; use a new --out")
+    model.load_state_dict(state["state_dict"])
+    optimiser.load_state_dict(state["optimizer"])
+    return int(state["epoch"]) + 1, float(state["best"])
+
+
+def save_epoch(
+    out: Path,
+    model: DepthPoseNet | PeopleNet,
+    optimiser: torch.optim.Optimizer,
+    info: dict[str, Any],
+    score: float,
+    best: float,
+) -> float:
+    """Write OUT/best.pt when `score` beats `best` and OUT/last.pt to resume from; the new best."""
+    if score > best:
+        best = score
+        weights.save(out / BEST, model, info)
+    state = weights.pack(
+        model, info, optimizer=optimiser.state_dict(), epoch=info["epoch"], best=best
+    )
+    torch.save(state, out / CHECKPOINT)
+    return best
 
 
 def _freeze(model: DepthPoseNet, mode: str) -> None:
@@ -189,15 +228,7 @@ def train(
     steps_per_epoch = len(loader)
     total_steps = steps_per_epoch * settings.epochs
 
-    start_epoch, best = 1, -1.0
-    checkpoint_path = out / CHECKPOINT
-    if checkpoint_path.is_file():
-        state = weights.read(checkpoint_path)
-        if ModelConfig.from_dict(state["config"]) != config:
-            raise ValueError(f"{checkpoint_path} is for a different model config; use a new --out")
-        model.load_state_dict(state["state_dict"])
-        optimiser.load_state_dict(state["optimizer"])
-        start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
+    start_epoch, best = resume(out, model, optimiser, config)
     if rank == 0:
         (out / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2) + "\n")
     network = DistributedDataParallel(model) if world > 1 else model
@@ -247,14 +278,8 @@ def train(
             row["seconds"] = round(time.perf_counter() - started, 1)
             log.add(row)
             score = row.get("val_mAP", -row["train_loss"])
-            info = {"epoch": epoch, "train_settings": settings.to_dict(), **metadata}
-            if score > best:
-                best = score
-                weights.save(out / BEST, model, info | {"val": row})
-            torch.save(
-                weights.pack(model, info, optimizer=optimiser.state_dict(), epoch=epoch, best=best),
-                checkpoint_path,
-            )
+            info = {"epoch": epoch, "train_settings": settings.to_dict(), **metadata, "val": row}
+            best = save_epoch(out, model, optimiser, info, score, best)
         if world > 1:
             dist.barrier()
     if world > 1:
