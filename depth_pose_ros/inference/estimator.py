@@ -89,13 +89,17 @@ class PoseEstimator:
     def __call__(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Skeleton]:
         """Everyone in a float32 metre depth image (NaN invalid), most confident first."""
         depth = self._checked(depth, intrinsics)
-        regions = [self._region(p) for p in self.proposals(depth, intrinsics)]
+        regions = [self._region(p) for p in self._proposals(depth, intrinsics)]
         return _most_confident_first(self._estimate_each(depth, intrinsics, regions))
 
     def proposals(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Proposal]:
         """The people the person stage finds (at most max_people, best scored first)."""
+        return self._proposals(self._checked(depth, intrinsics), intrinsics)
+
+    def _proposals(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Proposal]:
+        """`proposals` of a frame `_checked` already (cut to the valid range once per frame)."""
         focal_length = (intrinsics.fx + intrinsics.fy) / 2
-        return self.finder(depth, focal_length)[: self.max_people]
+        return self.finder.find(depth, focal_length)[: self.max_people]
 
     def _checked(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
         if depth.shape != (intrinsics.height, intrinsics.width):
@@ -119,7 +123,7 @@ class PoseEstimator:
         """The (N, 1, H, W) batch the network gets for this frame's people (what INT8
         calibration and speed measurements need to see)."""
         depth = self._checked(depth, intrinsics)
-        regions = [self._region(p) for p in self.proposals(depth, intrinsics)]
+        regions = [self._region(p) for p in self._proposals(depth, intrinsics)]
         if not regions:
             return np.zeros((0, 1, *self.config.input_size), np.float32)
         return self._batch(depth, regions)[0]

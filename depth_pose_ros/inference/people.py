@@ -91,7 +91,11 @@ class PeopleFinder:
         """Everyone in a float32 metre frame (NaN invalid), as proposals. With the camera's
         `focal_length` (pixels) the frame is first resampled to the focal length the stage
         was trained at, so a person spans the same number of cells on any camera."""
-        depth = within_range(depth)
+        return self.find(within_range(depth), focal_length)
+
+    def find(self, depth: np.ndarray, focal_length: float | None = None) -> list[Proposal]:
+        """As calling the finder, on a frame already cut to the valid range (`within_range`),
+        as the estimator's is: the per-frame path does not cut it twice."""
         seen = depth
         if focal_length:
             scale = self.config.focal_length / focal_length
