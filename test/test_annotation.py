@@ -95,7 +95,8 @@ def test_png_folder_needs_intrinsics_and_reads_millimetres(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), np.full((4, 6), 1500, np.uint16))
     with pytest.raises(AnnotationError, match="needs --fx --fy --cx --cy"):
         PngFolderSource(tmp_path, None)
-    frame = PngFolderSource(tmp_path, KINECT_V2).frame(0)
+    pinhole = (KINECT_V2.fx, KINECT_V2.fy, KINECT_V2.cx, KINECT_V2.cy)
+    frame = PngFolderSource(tmp_path, pinhole).frame(0)
     assert frame.key == "a.png" and frame.depth.shape == (4, 6)
     assert frame.intrinsics.width == 6 and frame.depth[0, 0] == pytest.approx(1.5)
 

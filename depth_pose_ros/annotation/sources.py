@@ -85,15 +85,17 @@ class DatasetSource:
 class PngFolderSource:
     """A folder of 16-bit depth PNGs (millimetres) taken with one pinhole camera."""
 
-    def __init__(self, folder: str | Path, intrinsics: CameraIntrinsics | None) -> None:
+    def __init__(
+        self, folder: str | Path, pinhole: tuple[float, float, float, float] | None
+    ) -> None:
         self.folder = Path(folder)
         self.name = str(folder)
         self.files = sorted(self.folder.glob("*.png"))
         if not self.files:
             raise AnnotationError(f"{folder} holds no .png depth images")
-        if intrinsics is None:
+        if pinhole is None:
             raise AnnotationError(f"{folder}: a folder of PNGs needs --fx --fy --cx --cy")
-        self.intrinsics = intrinsics
+        self.pinhole = pinhole  # fx, fy, cx, cy
 
     def keys(self) -> list[str]:
         return [path.name for path in self.files]
@@ -104,17 +106,7 @@ class PngFolderSource:
             depth = read_depth_file(path)
         except ValueError as error:
             raise AnnotationError(str(error)) from None
-        if depth.shape != (self.intrinsics.height, self.intrinsics.width):
-            intrinsics = CameraIntrinsics(
-                depth.shape[1],
-                depth.shape[0],
-                self.intrinsics.fx,
-                self.intrinsics.fy,
-                self.intrinsics.cx,
-                self.intrinsics.cy,
-            )
-        else:
-            intrinsics = self.intrinsics
+        intrinsics = CameraIntrinsics(depth.shape[1], depth.shape[0], *self.pinhole)
         return Frame(path.name, depth, intrinsics, None, path.name)
 
 

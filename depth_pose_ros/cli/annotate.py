@@ -24,29 +24,17 @@ SOURCE_HELP = (
 
 def _source(args: argparse.Namespace) -> FrameSource:
     from depth_pose_ros.annotation.bag_source import BagSource, is_bag
-    from depth_pose_ros.annotation.sources import AnnotationError, DatasetSource, PngFolderSource
-    from depth_pose_ros.core.camera import CameraIntrinsics
+    from depth_pose_ros.annotation.sources import DatasetSource, PngFolderSource
 
     spec = args.source
     if is_bag(spec):
-        if not Path(spec).exists():
-            raise AnnotationError(f"bag {spec} does not exist")
         return BagSource(
             spec, args.depth_topic, args.camera_info_topic, args.skeleton_topic, args.skeletons
         )
     folder = Path(spec)
     if folder.is_dir() and not (folder / "dataset.json").is_file():
-        intrinsics = None
-        if None not in (args.fx, args.fy, args.cx, args.cy):
-            png = next(iter(sorted(folder.glob("*.png"))), None)
-            size = (1, 1)
-            if png is not None:
-                import cv2
-
-                image = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
-                size = (image.shape[1], image.shape[0]) if image is not None else size
-            intrinsics = CameraIntrinsics(*size, args.fx, args.fy, args.cx, args.cy)
-        return PngFolderSource(folder, intrinsics)
+        pinhole = (args.fx, args.fy, args.cx, args.cy)
+        return PngFolderSource(folder, None if None in pinhole else pinhole)
     return DatasetSource(spec)
 
 
