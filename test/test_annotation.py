@@ -307,12 +307,12 @@ def test_the_papers_loop_on_watch_n_patch(tmp_path):
     write_sequence(tmp_path / "office" / "data_03-58-25", frames=3)
     source = DatasetSource(f"watch-n-patch:{tmp_path}")
     assert source.keys() == ["1", "2", "3"]
-    assert source.frame(1).origin == "data_03-58-25/depth/0002.mat"
+    assert source.origins()[1] == "data_03-58-25/depth/0002.mat"
     store = LabelStore(tmp_path / "labels.json", source.name, source.keys())
     client = create_app(Session(source, store, [0, 1, 2])).test_client()
     people = edited(client, 1, move=(5.0, 5.0), visibility=2)
     client.put("/api/frames/1", json={"people": people})
-    origins = {key: source.frame(index).origin for index, key in enumerate(source.keys())}
+    origins = dict(zip(source.keys(), source.origins(), strict=True))
     exported = tmp_path / "wrp.json"
     exported.write_text(json.dumps(store.watch_r_patch(origins)))
     refined = WatchRPatch(exported, tmp_path)

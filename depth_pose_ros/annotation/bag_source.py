@@ -99,6 +99,9 @@ class BagSource:
     def keys(self) -> list[str]:
         return self._keys
 
+    def origins(self) -> list[str]:
+        return self._keys
+
     def frame(self, index: int) -> Frame:
         key = self._keys[index]
         indexed = self._index[key]
@@ -117,7 +120,7 @@ class BagSource:
         if self._skeletons is not None:
             skeletons = self._skeletons.get(int(key), [])
             people = [person_from_skeleton(skeleton) for skeleton in skeletons]
-        return Frame(key, depth, indexed.intrinsics, people, key)
+        return Frame(key, depth, indexed.intrinsics, people)
 
     def close(self) -> None:
         self._bag.close()

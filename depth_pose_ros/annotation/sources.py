@@ -30,13 +30,16 @@ class Frame:
     depth: np.ndarray  # float32 metres, NaN invalid
     intrinsics: CameraIntrinsics
     people: list[PersonAnnotation] | None  # the skeletons to start from; None: none recorded
-    origin: str  # what the Watch-R-Patch export names the frame by
 
 
 class FrameSource(Protocol):
     name: str
 
     def keys(self) -> list[str]: ...
+
+    def origins(self) -> list[str]:
+        """Per frame, the name the Watch-R-Patch export gives it."""
+        ...
 
     def frame(self, index: int) -> Frame: ...
 
@@ -75,11 +78,12 @@ class DatasetSource:
     def keys(self) -> list[str]:
         return self._keys
 
+    def origins(self) -> list[str]:
+        return self._origins
+
     def frame(self, index: int) -> Frame:
         sample = self.dataset[index]
-        return Frame(
-            self._keys[index], sample.depth, sample.intrinsics, sample.people, self._origins[index]
-        )
+        return Frame(self._keys[index], sample.depth, sample.intrinsics, sample.people)
 
 
 class PngFolderSource:
@@ -100,6 +104,9 @@ class PngFolderSource:
     def keys(self) -> list[str]:
         return [path.name for path in self.files]
 
+    def origins(self) -> list[str]:
+        return self.keys()
+
     def frame(self, index: int) -> Frame:
         path = self.files[index]
         try:
@@ -107,7 +114,7 @@ class PngFolderSource:
         except ValueError as error:
             raise AnnotationError(str(error)) from None
         intrinsics = CameraIntrinsics(depth.shape[1], depth.shape[0], *self.pinhole)
-        return Frame(path.name, depth, intrinsics, None, path.name)
+        return Frame(path.name, depth, intrinsics, None)
 
 
 def select(keys: Sequence[str], every: int, first: Sequence[str]) -> list[int]:

@@ -63,11 +63,10 @@ def _annotate(args: argparse.Namespace) -> int:
     if args.export_wrp:
         from depth_pose_ros.core.files import write_atomic
 
-        origins = {
-            key: source.frame(index).origin for index, key in enumerate(keys) if store.labelled(key)
-        }
-        write_atomic(args.export_wrp, json.dumps(store.watch_r_patch(origins)))
-        print(f"wrote {args.export_wrp}: {len(origins)} labelled frames (Watch-R-Patch format)")
+        origins = dict(zip(keys, source.origins(), strict=True))
+        exported = store.watch_r_patch(origins)
+        write_atomic(args.export_wrp, json.dumps(exported))
+        print(f"wrote {args.export_wrp}: {len(exported)} labelled frames (Watch-R-Patch format)")
         return 0
     estimate = None
     if args.prefill:
