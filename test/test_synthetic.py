@@ -12,7 +12,7 @@ from depth_pose_ros.cli import main
 from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.skeleton import KeypointState
 from depth_pose_ros.data import coco, open_dataset
-from depth_pose_ros.data.synthetic import dataset, poses
+from depth_pose_ros.data.synthetic import dataset, poses, sequence
 from depth_pose_ros.data.synthetic.body import J, sample_shape
 from depth_pose_ros.data.synthetic.generator import OCCLUDED, OUTSIDE, VISIBLE
 from depth_pose_ros.data.synthetic.geometry import project
@@ -128,6 +128,24 @@ def test_sequences_move_smoothly_with_stable_ids():
             assert step < 0.12, "no joint jumps more than 12 cm between 30 Hz frames"
     again = list(generate_sequence(seed=4, seconds=0.2, people=2))
     np.testing.assert_array_equal(again[5].depth_mm, frames[5].depth_mm)
+
+
+def test_people_in_sequences_keep_apart_and_walkers_get_somewhere():
+    """Nobody starts inside someone else or walks into them, and no walker is stuck behind
+    someone standing in the way (the demo's seed once kept one inside a seated person for
+    the whole recording)."""
+    for seed in range(20):
+        _, _, persons = sequence._cast(seed, people=3, split="train")
+        tracks = np.array(
+            [[ground for _, ground in states] for states in sequence._motion(persons, 300, 30.0)]
+        )  # (frames, people, 2)
+        gaps = np.linalg.norm(tracks[:, :, None] - tracks[:, None, :], axis=3)
+        apart = gaps[:, ~np.eye(3, dtype=bool)]
+        assert apart.min() >= 0.6, f"seed {seed}: two people {apart.min():.2f} m apart"
+        walked = np.linalg.norm(np.diff(tracks, axis=0), axis=2).sum(axis=0)
+        for person, distance in zip(persons, walked, strict=True):
+            if isinstance(person, sequence._Walker):
+                assert distance > 1.0, f"seed {seed}: a walker walked {distance:.2f} m in 10 s"
 
 
 def test_data_set_round_trip_and_coco_file(tmp_path):
