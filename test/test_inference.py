@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from depth_pose_ros.core.camera import KINECT_V2, CameraIntrinsics
-from depth_pose_ros.core.skeleton import KeypointState
+from depth_pose_ros.core.skeleton import KeypointState, Skeleton
 from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 from depth_pose_ros.inference import precision
 from depth_pose_ros.inference import tensorrt as trt_cache
@@ -19,6 +19,7 @@ from depth_pose_ros.inference.backends import (
     export_onnx,
     tensorrt_available,
 )
+from depth_pose_ros.inference.duplicates import keypoint_similarity, without_duplicates
 from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
 from depth_pose_ros.inference.lifting import SURFACE_OFFSET, joint_depths, lift
 from depth_pose_ros.model import weights
@@ -450,3 +451,47 @@ def test_crops_are_the_batch_the_network_gets():
     estimator = estimator_for(frame, ConstantBackend(1.0))
     batch = estimator.crops(frame_depth(frame), frame.intrinsics)
     assert batch.shape == (2, 1, *estimator.config.input_size) and batch.dtype == np.float32
+
+
+# --- duplicate skeletons -------------------------------------------------------------------
+
+
+def skeleton_at(offset: tuple[float, float], score: float) -> Skeleton:
+    """A standing figure's 21 joints (about 60 x 170 px) moved by `offset` pixels."""
+    rng = np.random.default_rng(0)
+    uv = np.column_stack([rng.uniform(100, 160, 21), rng.uniform(50, 220, 21)]) + offset
+    return Skeleton(uv=uv, confidence=np.full(21, score), score=score)
+
+
+def test_keypoint_similarity_is_one_for_the_same_skeleton_and_falls_with_distance():
+    here = skeleton_at((0, 0), 0.9)
+    assert keypoint_similarity(here, skeleton_at((0, 0), 0.5)) == pytest.approx(1.0)
+    near, far = skeleton_at((3, 2), 0.5), skeleton_at((80, 0), 0.5)
+    assert 0.9 < keypoint_similarity(here, near) < 1.0
+    assert keypoint_similarity(here, far) < 0.01
+    hidden = skeleton_at((3, 2), 0.5)
+    hidden.uv[:10] = np.nan  # joints one of them lacks do not count
+    assert keypoint_similarity(here, hidden) > 0.9
+
+
+def test_of_two_alike_skeletons_the_more_confident_stays():
+    first, copy, other = (
+        skeleton_at((0, 0), 0.6),
+        skeleton_at((2, 1), 0.8),
+        skeleton_at((90, 0), 0.4),
+    )
+    kept = without_duplicates([first, other, copy], threshold=0.4)
+    assert kept == [copy, other]
+    assert len(without_duplicates([first, other, copy], threshold=1.0)) == 3
+
+
+def test_the_estimator_reports_a_person_the_stage_found_twice_once(monkeypatch):
+    frame = generate_v1_frame("test", 5, 3, people=1)
+    depth = frame_depth(frame)
+    estimator = estimator_for(frame, ConstantBackend(1.0))
+    found = estimator.finder.find
+    monkeypatch.setattr(estimator.finder, "find", lambda depth, fx=None: 2 * found(depth, fx))
+    assert len(estimator.proposals(depth, frame.intrinsics)) == 2
+    assert len(estimator(depth, frame.intrinsics)) == 1
+    estimator.thresholds = Thresholds(duplicate=1.0)  # off
+    assert len(estimator(depth, frame.intrinsics)) == 2

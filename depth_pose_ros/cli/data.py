@@ -93,13 +93,12 @@ def _eval(args: argparse.Namespace) -> int:
         from depth_pose_ros.evaluation.calibration import estimator_crops
         from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
 
-        defaults = Thresholds()
-        thresholds = Thresholds(
-            person=defaults.person if args.person_threshold is None else args.person_threshold,
-            stage=defaults.stage
-            if args.person_stage_threshold is None
-            else args.person_stage_threshold,
-        )
+        chosen = {
+            "person": args.person_threshold,
+            "stage": args.person_stage_threshold,
+            "duplicate": args.duplicate_threshold,
+        }
+        thresholds = Thresholds(**{k: v for k, v in chosen.items() if v is not None})
         estimator = PoseEstimator(
             args.weights,
             args.backend,
@@ -124,6 +123,7 @@ def _eval(args: argparse.Namespace) -> int:
             "person_boxes": args.person_boxes,
             "person_threshold": estimator.thresholds.person,
             "person_stage_threshold": estimator.thresholds.stage,
+            "duplicate_threshold": estimator.thresholds.duplicate,
         }
         if args.predictions:
             Path(args.predictions).write_text(json.dumps(result.results))
@@ -223,7 +223,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--person-stage-threshold",
         type=float,
-        help="person-stage score to look at someone (default 0.3, as the node's)",
+        help="person-stage score to look at someone (default 0.15, as the node's)",
+    )
+    evaluate.add_argument(
+        "--duplicate-threshold",
+        type=float,
+        help="OKS with a more confident skeleton that drops one (default 0.4, as the node's)",
     )
     evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
     evaluate.add_argument("--predictions", help="also write the COCO results here")

@@ -7,7 +7,8 @@ Steps: the person stage (PeopleNet) finds the people and their pixels; a square 
 each, normalised as in training, all crops in one batch through the pose network; peaks
 decoded and mapped back to image pixels; 3D from the person's depth around each joint;
 per-joint states from the confidence (TRACKED, INFERRED, NOT_TRACKED without depth or below the
-lower threshold). Nothing is remembered between frames.
+lower threshold); a skeleton of someone a more confident one already shows is dropped (a
+person the stage split in two). Nothing is remembered between frames.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.depth_image import within_range
 from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
 from depth_pose_ros.inference.backends import Backend, create_backend, frame_backend_name
+from depth_pose_ros.inference.duplicates import without_duplicates
 from depth_pose_ros.inference.lifting import lift
 from depth_pose_ros.inference.people import PeopleFinder, Proposal
 from depth_pose_ros.inference.precision import CalibrationSet
@@ -36,7 +38,8 @@ class Thresholds:
     tracked: float = 0.5  # joint confidence for TRACKED
     inferred: float = 0.15  # joint confidence for INFERRED (below: NOT_TRACKED)
     person: float = 0.3  # mean joint confidence to report a person (chosen on validation data)
-    stage: float = 0.3  # person-stage score (its centre heatmap's peak) to look at someone
+    stage: float = 0.15  # person-stage score (its centre heatmap's peak) to look at someone
+    duplicate: float = 0.4  # OKS with a more confident skeleton that makes one a duplicate
 
 
 class PoseEstimator:
@@ -90,7 +93,8 @@ class PoseEstimator:
         """Everyone in a float32 metre depth image (NaN invalid), most confident first."""
         depth = self._checked(depth, intrinsics)
         regions = [self._region(p) for p in self._proposals(depth, intrinsics)]
-        return _most_confident_first(self._estimate_each(depth, intrinsics, regions))
+        skeletons = self._estimate_each(depth, intrinsics, regions)
+        return without_duplicates(skeletons, self.thresholds.duplicate)
 
     def proposals(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Proposal]:
         """The people the person stage finds (at most max_people, best scored first)."""

@@ -92,6 +92,9 @@ PARAMETERS: dict[str, Declared] = {
     "person_threshold": Declared(
         _THRESHOLDS.person, "mean joint confidence to report a person", 0.0, 1.0
     ),
+    "duplicate_threshold": Declared(
+        _THRESHOLDS.duplicate, "OKS with a more confident skeleton that drops one", 0.0, 1.0
+    ),
     "joint_tracked_threshold": Declared(
         _THRESHOLDS.tracked, "joint confidence for TRACKED", 0.0, 1.0
     ),
@@ -273,6 +276,7 @@ class DepthPoseNode(Node):
             inferred=float(values["joint_inferred_threshold"]),
             person=float(values["person_threshold"]),
             stage=float(values["person_stage_threshold"]),
+            duplicate=float(values["duplicate_threshold"]),
         )
         estimator.max_people = int(values["max_people"]) or None
         tracker.settings = replace(

@@ -1,0 +1,43 @@
+"""Duplicate skeletons: when the person stage splits one person into two proposals, the pose
+network finds that same person in both crops. Two skeletons this alike (object keypoint
+similarity, the metric's own OKS) are one person; the more confident one stays. This is the
+OKS non-maximum suppression of multi-person pose estimators.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from depth_pose_ros.core.schema import OKS_SIGMAS
+from depth_pose_ros.core.skeleton import Skeleton
+
+_KAPPA_SQUARED = (2.0 * OKS_SIGMAS) ** 2  # the OKS formula's k_i = 2 sigma_i
+
+
+def _box_area(uv: np.ndarray) -> float:
+    """Area (px^2) of the box around a skeleton's joints: the OKS scale."""
+    finite = uv[np.isfinite(uv).all(axis=1)]
+    if len(finite) == 0:
+        return 0.0
+    return float(np.ptp(finite[:, 0]) * np.ptp(finite[:, 1]))
+
+
+def keypoint_similarity(a: Skeleton, b: Skeleton) -> float:
+    """OKS between two skeletons' pixels (0..1), at the scale of the larger one, over the
+    joints both have."""
+    area = max(_box_area(a.uv), _box_area(b.uv), 1.0)
+    both = np.isfinite(a.uv).all(axis=1) & np.isfinite(b.uv).all(axis=1)
+    if not both.any():
+        return 0.0
+    squared = ((a.uv[both] - b.uv[both]) ** 2).sum(axis=1)
+    return float(np.mean(np.exp(-squared / (2.0 * area * _KAPPA_SQUARED[both]))))
+
+
+def without_duplicates(skeletons: list[Skeleton], threshold: float) -> list[Skeleton]:
+    """The skeletons, most confident first, less any whose OKS with a more confident one
+    kept is above `threshold` (1 keeps every skeleton)."""
+    kept: list[Skeleton] = []
+    for skeleton in sorted(skeletons, key=lambda s: -s.score):
+        if all(keypoint_similarity(skeleton, other) <= threshold for other in kept):
+            kept.append(skeleton)
+    return kept
