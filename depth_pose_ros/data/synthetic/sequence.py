@@ -165,15 +165,15 @@ class _Walker:
             self.walking = min(1.0, self.walking + ramp)
             target = self.stations[self.target]
             distance = self.speed * dt * self.walking
-            detour = self._free_detour(_heading(target - self.position), distance, others)
+            way = _heading(target - self.position)
+            detour = self._free_detour(way, distance, others)
             if detour is None or self.detour_s > MAX_DETOUR_S:
                 self.pause_left = self.rng.uniform(0.5, 1.5)
                 self.pause_pose = self.still
                 self.target = self._choose_station(exclude=self.target)
                 self.detour_s = 0.0
             else:
-                heading = _heading(target - self.position) + detour
-                turn = (heading - self.yaw + 180.0) % 360.0 - 180.0
+                turn = (way + detour - self.yaw + 180.0) % 360.0 - 180.0
                 self.yaw += float(np.clip(turn, -150 * dt, 150 * dt))
                 ahead = self._ahead(self.yaw, distance)
                 if not self._approaches(ahead, others):  # else: still turning away this frame
