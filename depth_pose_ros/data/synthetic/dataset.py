@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -116,7 +117,10 @@ def write_dataset(
         for index in range(frames)
     ]
     workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: a fork copies whatever lock another thread of this process (a
+    # BLAS or ONNX Runtime pool) holds at that moment, and the worker can wait on it forever.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         results = list(
             tqdm(
                 pool.map(_write_frame, tasks, chunksize=4),
