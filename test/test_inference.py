@@ -20,8 +20,9 @@ from depth_pose_ros.inference.backends import (
     tensorrt_available,
 )
 from depth_pose_ros.inference.duplicates import keypoint_similarity, without_duplicates
-from depth_pose_ros.inference.estimator import PoseEstimator, Thresholds
+from depth_pose_ros.inference.estimator import MIN_CROP_EXTENT_M, PoseEstimator, Thresholds
 from depth_pose_ros.inference.lifting import SURFACE_OFFSET, joint_depths, lift
+from depth_pose_ros.inference.people import Proposal
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.heatmaps import decode
 from depth_pose_ros.model.network import CONFIGS, DepthPoseNet
@@ -451,6 +452,23 @@ def test_crops_are_the_batch_the_network_gets():
     estimator = estimator_for(frame, ConstantBackend(1.0))
     batch = estimator.crops(frame_depth(frame), frame.intrinsics)
     assert batch.shape == (2, 1, *estimator.config.input_size) and batch.dtype == np.float32
+
+
+def test_a_crop_spans_at_least_a_metre_at_the_persons_depth():
+    """A proposal holding only part of a far person (a few cells of thin limbs) still gets a crop
+    as wide as a metre there, about its centre; a proposal larger than that keeps its own."""
+    frame = generate_v1_frame("test", 5, 3, people=1)
+    estimator = estimator_for(frame, ConstantBackend(1.0))
+    margin = estimator.config.box_margin
+    part = np.zeros((424, 512), bool)
+    part[100:120, 300:310] = True  # 10 x 20 pixels at 4 m: 0.11 x 0.22 m
+    region = estimator._region(Proposal(part, (300, 100, 309, 119), 4.0, 0.9), KINECT_V2)
+    assert region.box.size == pytest.approx(margin * KINECT_V2.fx * MIN_CROP_EXTENT_M / 4.0)
+    assert (region.box.cx, region.box.cy) == (304.5, 109.5)
+    whole = np.zeros((424, 512), bool)
+    whole[50:350, 200:300] = True  # 300 pixels tall at 2 m: 1.6 m
+    region = estimator._region(Proposal(whole, (200, 50, 299, 349), 2.0, 0.9), KINECT_V2)
+    assert region.box.size == pytest.approx(margin * 299)
 
 
 # --- duplicate skeletons -------------------------------------------------------------------

@@ -186,14 +186,36 @@ def test_the_mix_draws_every_family_and_renders_them_with_people_in_real_poses()
 
 def test_synthetic_hard_has_the_same_number_of_frames_of_every_family(tmp_path, monkeypatch):
     hard = dataset.NAMED_SETS["hard"]
-    assert hard.frames == dataset.HARD_FRAMES_PER_FAMILY * len(S.SCENARIOS) >= 40 * 11
-    assert hard.scenarios == S.SCENARIOS and hard.split == "test"
+    assert hard.frames == dataset.HARD_FRAMES_PER_FAMILY * len(S.HARD_FAMILIES) == 40 * 11
+    assert hard.scenarios == S.HARD_FAMILIES and hard.split == "test"
+    assert set(S.SCENARIOS) - set(S.HARD_FAMILIES) == {"wall"}  # a set of its own
+    assert dataset.NAMED_SETS["wall"].scenarios == ("wall",)
     monkeypatch.setenv("DEPTH_POSE_CACHE", str(tmp_path))
-    small = dataset.NamedSet("test", len(S.SCENARIOS), 2, S.SCENARIOS)
+    small = dataset.NamedSet("test", len(S.HARD_FAMILIES), 2, S.HARD_FAMILIES)
     monkeypatch.setitem(dataset.NAMED_SETS, "hard", small)
     data = open_dataset("synthetic:hard", progress=False)
-    assert [image["scenario"] for image in data.images] == list(S.SCENARIOS)
-    assert data.info["generator_version"] == 2
+    assert [image["scenario"] for image in data.images] == list(S.HARD_FAMILIES)
+
+
+def test_synthetic_hard_frames_stay_as_generator_version_2_made_them():
+    """Adding a family changes the mix, never a family's own frames: hard stays comparable."""
+    expected = {"tpose": "440c1ba59aeff75b", "crowd": "6a8d891fd26a5afc", "low": "b99e7d4148e7a08a"}
+    for name, digest in expected.items():
+        frame = S.generate_frame("test", 0, 11, scenario=name)
+        data = frame.depth_mm.tobytes() + frame.person_mask.tobytes()
+        assert hashlib.sha256(data).hexdigest()[:16] == digest
+
+
+def test_wall_people_stand_just_in_front_of_the_wall():
+    for index in FRAMES:
+        layout, frame = layout_and_frame("wall", index)
+        room = layout.room
+        normal = room.axes[:, 0]
+        wall = float(room.centre @ normal + room.half[0])
+        for k in range(len(layout.shapes)):
+            farthest = float((world_joints(layout, k).joints @ normal).max())
+            assert 0.14 < wall - farthest < 0.73
+        assert 1 <= len(frame.people) <= 3
 
 
 def test_preview_and_data_sets_take_scenarios_from_the_command_line(tmp_path, capsys):
@@ -204,7 +226,7 @@ def test_preview_and_data_sets_take_scenarios_from_the_command_line(tmp_path, ca
     arguments = ["synth", "--scenario", "behind", "--frames", "2", "--workers", "1"]
     assert main([*arguments, "--out", str(out)]) == 0
     info = json.loads((out / "dataset.json").read_text())
-    assert info["scenarios"] == ["behind"] and info["generator_version"] == 2
+    assert info["scenarios"] == ["behind"] and info["generator_version"] == 3
     with pytest.raises(SystemExit):
         main(["synth", "--scenario", "nonsense", "--preview", str(preview)])
     assert "invalid choice" in capsys.readouterr().err

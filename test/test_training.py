@@ -57,11 +57,14 @@ def test_crops_and_targets_decode_back_to_the_annotated_joints(frames):
     points, _ = decode(maps)
     image = to_image(points, affine, TINY.stride)
     in_crop = np.all((apply(affine, person.uv) >= 0) & (apply(affine, person.uv) <= 127), axis=1)
+    inside = np.all((apply(affine, person.uv) >= 8) & (apply(affine, person.uv) <= 119), axis=1)
     trained = alphas > 0
     assert (trained & in_crop).sum() >= 4
     np.testing.assert_array_equal(trained[in_crop], person.visibility[in_crop] > 0)
-    # A peak can only be decoded inside the heatmap: compare the joints inside the crop.
-    check = trained & in_crop
+    # A peak can only be decoded inside the heatmap, and within a heatmap cell of its edge the
+    # cut Gaussian pulls the sub-pixel refinement: compare the joints well inside the crop.
+    check = trained & inside
+    assert check.sum() >= 4
     np.testing.assert_allclose(image[check], person.uv[check], atol=0.05)
 
 

@@ -400,56 +400,72 @@ def _load_figures(
 def real_frames(
     directory: str | Path, weights: str = "lite", people: str = "people", sheet: str | None = None
 ) -> dict[str, Any]:
-    """The estimator on real depth frames without labels (`.npz` files holding depth_mm, fx, fy,
-    cx, cy, as ../shared/real-dev has them): skeletons per frame, their scores, and the share of
-    each skeleton's joints whose depth lies within 0.5 m of the skeleton's own (limbs on the
-    person, not on the wall behind); an overlay sheet of the frames when `sheet` is given."""
+    """The estimator on real depth frames without joint labels (`.npz` files holding depth_mm,
+    fx, fy, cx, cy, as ../shared/real-dev has them, and optionally `person_box`): skeletons per
+    frame, their scores, and whether each is on the frame's one person (the box marked for it in
+    the frame or in `real_dev_people.json`); an overlay sheet of the frames when `sheet` is
+    given, the marked box drawn in grey."""
     import cv2
 
     from depth_pose_ros.core.camera import CameraIntrinsics
     from depth_pose_ros.core.depth_image import millimetres_to_metres
-    from depth_pose_ros.core.skeleton import KeypointState
     from depth_pose_ros.core.visualize import colourise_depth, draw_skeletons, grid
+    from depth_pose_ros.evaluation.real_frames import as_box, judge, marked_boxes
     from depth_pose_ros.inference.estimator import PoseEstimator
 
     paths = sorted(Path(directory).glob("*.npz"))
     if not paths:
         raise FileNotFoundError(f"no real depth frames (.npz) in {directory}")
     estimator = PoseEstimator(weights, "onnxruntime", people=people)
-    rows, tiles = [], []
+    boxes = marked_boxes()
+    rows, tiles, verdicts = [], [], []
     for path in paths:
         with np.load(path) as data:
             depth = millimetres_to_metres(data["depth_mm"])
             fx, fy, cx, cy = (float(data[k]) for k in ("fx", "fy", "cx", "cy"))
+            box = as_box(data["person_box"]) if "person_box" in data else None
+        box = box or boxes.get(path.stem)
         height, width = depth.shape
         skeletons = estimator(depth, CameraIntrinsics(width, height, fx, fy, cx, cy))
-        on_person = []
-        for skeleton in skeletons:
-            known = skeleton.state != KeypointState.NOT_TRACKED
-            z = skeleton.xyz[known, 2]
-            on_person.append(float(np.mean(np.abs(z - np.median(z)) <= 0.5)) if len(z) else 0.0)
+        verdict = judge(skeletons, box)
+        verdicts.append(verdict)
         rows.append(
             {
                 "frame": path.stem,
                 "size": [width, height],
                 "skeletons": len(skeletons),
                 "scores": [round(s.score, 3) for s in skeletons],
-                "joints_on_person": [round(v, 3) for v in on_person],
+                "on_person": verdict.on_person,
+                "person_found_alone": verdict.alone,
             }
+        )
+        marks = (
+            ", ".join("person" if on else "OFF the person" for on in verdict.on_person)
+            if verdict.on_person is not None
+            else "no person box marked"
         )
         print(
             f"  {path.stem:<26} {len(skeletons)} skeleton(s)  scores "
-            f"{', '.join(f'{s.score:.2f}' for s in skeletons) or '-'}  joints on the person "
-            f"{', '.join(f'{v:.2f}' for v in on_person) or '-'}"
+            f"{', '.join(f'{s.score:.2f}' for s in skeletons) or '-'}  {marks or 'person missed'}"
         )
         if sheet:
             image = colourise_depth(depth)
+            if box:
+                cv2.rectangle(image, box[:2], box[2:], (160, 160, 160), 1)
             labels = [f"{s.score:.2f}" for s in skeletons]
             draw_skeletons(image, skeletons, labels, range(1, len(skeletons) + 1))
             scale = 240 / height
             tiles.append(cv2.resize(image, (round(width * scale), 240)))
     one = sum(r["skeletons"] == 1 for r in rows)
+    judged = [v for v in verdicts if v.on_person is not None]
+    alone = sum(bool(v.alone) for v in judged)
+    found = sum(bool(v.found) for v in judged)
+    off = sum(v.off_person or 0 for v in judged)
     print(f"{one} of {len(rows)} frames with exactly one skeleton ({directory})")
+    print(
+        f"{alone} of {len(judged)} frames with a marked person: the person found and nothing "
+        f"else; the person found in {found}, {off} skeleton(s) off the person"
+    )
     if sheet and tiles:
         widest = max(t.shape[1] for t in tiles)
         padded = [
@@ -464,6 +480,10 @@ def real_frames(
         "people": people,
         "frames": rows,
         "frames_with_one_skeleton": one,
+        "frames_with_marked_person": len(judged),
+        "frames_person_found_alone": alone,
+        "frames_person_found": found,
+        "skeletons_off_person": off,
     }
 
 

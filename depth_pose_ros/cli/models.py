@@ -200,7 +200,7 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.target == "annotate":
         figures = benchmarks.annotate_page(args.frames or 40)
     elif args.target == "real":
-        figures = benchmarks.real_frames(args.dir, args.weights, "people", args.sheet)
+        figures = benchmarks.real_frames(args.dir, args.weights, args.person_stage, args.sheet)
     elif args.target in ("node", "soak"):
         seconds = args.seconds or (600.0 if args.target == "soak" else 60.0)
         parameters = {"precision": args.precision or "fp16", "threads": str(args.threads)}
@@ -325,6 +325,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
     bench.add_argument("--weights", default="lite", help="node, soak, real: pose weights")
+    bench.add_argument(
+        "--person-stage", default="people", help="real: person-stage weights (name or .pt)"
+    )
     bench.add_argument("--frames", type=int, help="frames per measurement")
     bench.add_argument(
         "--configs",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from depth_pose_ros.data import open_dataset
-from depth_pose_ros.inference.estimator import PoseEstimator
+from depth_pose_ros.inference.estimator import MIN_CROP_EXTENT_M, PoseEstimator
 from depth_pose_ros.inference.precision import CALIBRATION_BATCH, CalibrationSet
 from depth_pose_ros.model.weights import resolve
 
@@ -18,9 +18,12 @@ DEFAULT_SET = "synthetic:val"
 
 def estimator_crops(spec: str, weights: str, people: str, batches: int = 32) -> CalibrationSet:
     """Up to `batches` batches of CALIBRATION_BATCH crops of the data set `spec`; its name ties
-    it to the data set, the count and the person stage that chose the crops."""
+    it to the data set, the count, the person stage that chose the crops and how they are cut."""
     stage = hashlib.sha256(resolve(people).read_bytes()).hexdigest()[:12]
-    name = f"{spec} crops, {batches}x{CALIBRATION_BATCH}, person stage {stage}"
+    name = (
+        f"{spec} crops, {batches}x{CALIBRATION_BATCH}, person stage {stage}, "
+        f"at least {MIN_CROP_EXTENT_M} m"
+    )
 
     def make() -> Iterator[np.ndarray]:
         data = open_dataset(spec)
@@ -35,5 +38,7 @@ def estimator_crops(spec: str, weights: str, people: str, batches: int = 32) -> 
                 pending, made = pending[CALIBRATION_BATCH:], made + 1
             if made == batches:
                 return
+        if len(pending):  # a small data set: its last crops make a short batch
+            yield pending
 
     return CalibrationSet(name, make)

@@ -4,11 +4,12 @@
     skeletons = estimator(depth_m, intrinsics)
 
 Steps: the person stage (PeopleNet) finds the people and their pixels; a square crop around
-each, normalised as in training, all crops in one batch through the pose network; peaks
-decoded and mapped back to image pixels; 3D from the person's depth around each joint;
-per-joint states from the confidence (TRACKED, INFERRED, NOT_TRACKED without depth or below the
-lower threshold); a skeleton of someone a more confident one already shows is dropped (a
-person the stage split in two). Nothing is remembered between frames.
+each (at least a metre across at their depth, so a person the stage found only part of still
+shows the network the rest), normalised as in training, all crops in one batch through the
+pose network; peaks decoded and mapped back to image pixels; 3D from the person's depth
+around each joint; per-joint states from the confidence (TRACKED, INFERRED, NOT_TRACKED
+without depth or below the lower threshold); a skeleton of someone a more confident one
+already shows is dropped (a person the stage split in two). Nothing is remembered between frames.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ from depth_pose_ros.model.network import DepthPoseNet
 from depth_pose_ros.model.people import PeopleNet
 from depth_pose_ros.model.preprocess import CropBox, PersonRegion, prepare_crop
 from depth_pose_ros.model.weights import load, load_people
+
+# A crop covers at least this many metres (times the crop margin) at the person's depth: the
+# stage often finds only part of a far person (thin limbs) or of one it splits in two, and a
+# crop around that part alone cuts off the rest (chosen on data/val and synthetic:val).
+MIN_CROP_EXTENT_M = 1.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ class PoseEstimator:
     def __call__(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> list[Skeleton]:
         """Everyone in a float32 metre depth image (NaN invalid), most confident first."""
         depth = self._checked(depth, intrinsics)
-        regions = [self._region(p) for p in self._proposals(depth, intrinsics)]
+        regions = [self._region(p, intrinsics) for p in self._proposals(depth, intrinsics)]
         skeletons = self._estimate_each(depth, intrinsics, regions)
         return without_duplicates(skeletons, self.thresholds.duplicate)
 
@@ -113,8 +119,14 @@ class PoseEstimator:
             )
         return within_range(depth)
 
-    def _region(self, proposal: Proposal) -> PersonRegion:
-        box = CropBox.around_mask(proposal.mask, self.config.box_margin)
+    def _region(self, proposal: Proposal, intrinsics: CameraIntrinsics) -> PersonRegion:
+        """The crop around a proposal's pixels, widened about their centre to the least extent."""
+        margin = self.config.box_margin
+        box = CropBox.around_mask(proposal.mask, margin)
+        focal_length = (intrinsics.fx + intrinsics.fy) / 2
+        least = margin * focal_length * MIN_CROP_EXTENT_M / proposal.reference_depth
+        if box.size < least:
+            box = CropBox(box.cx, box.cy, least)
         return PersonRegion(box, proposal.mask, proposal.reference_depth)
 
     def estimate(
@@ -127,7 +139,7 @@ class PoseEstimator:
         """The (N, 1, H, W) batch the network gets for this frame's people (what INT8
         calibration and speed measurements need to see)."""
         depth = self._checked(depth, intrinsics)
-        regions = [self._region(p) for p in self._proposals(depth, intrinsics)]
+        regions = [self._region(p, intrinsics) for p in self._proposals(depth, intrinsics)]
         if not regions:
             return np.zeros((0, 1, *self.config.input_size), np.float32)
         return self._batch(depth, regions)[0]

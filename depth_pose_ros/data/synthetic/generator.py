@@ -51,7 +51,7 @@ from depth_pose_ros.data.synthetic.scene import (
 )
 from depth_pose_ros.data.synthetic.sensor import SensorProfile, apply_sensor, sample_profile
 
-GENERATOR_VERSION = 2  # bump when frames for the same seed change (v1: generate_v1_frame)
+GENERATOR_VERSION = 3  # bump when frames for the same seed change (v1: generate_v1_frame)
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FPS = 30.0
 

@@ -15,7 +15,9 @@ family's frames do not depend on which other families are asked for. Families:
 - `seated`: on chairs, at desks, on a sofa;
 - `low`: crouching, kneeling, bending to the floor, lying on the floor or a sofa;
 - `distractors`: nobody, or people among office chairs, coat racks with coats, punching bags,
-  mannequin-sized cylinders and stacked boxes, none of which is a person.
+  mannequin-sized cylinders and stacked boxes, none of which is a person;
+- `wall`: people right in front of a wall (3-60 cm from it), as by an office's back wall or in
+  a corridor: they hardly stand out from what is behind them.
 
 `v1` is the first version of the generator (hand-written pose presets), which makes
 synthetic:test and synthetic:val. Without a family, a frame draws one from `MIX`.
@@ -64,8 +66,11 @@ from depth_pose_ros.data.synthetic.sensor import sample_profile
 
 SCENARIOS: tuple[str, ...] = (
     "tpose", "arms_up", "side_by_side", "behind", "crowd", "close_range", "high_camera", "far",
-    "seated", "low", "distractors",
+    "seated", "low", "distractors", "wall",
 )  # fmt: skip
+# The families of synthetic:hard: every family but `wall`, which came later and has a set of its
+# own (synthetic:wall), so that hard's frames and figures stay comparable across releases.
+HARD_FAMILIES: tuple[str, ...] = SCENARIOS[:-1]
 # The default mix of the training data: general scenes, and every family besides.
 MIX: dict[str, float] = {"room": 0.34} | dict.fromkeys(SCENARIOS, 0.06)
 BEHIND_SHARE = (0.3, 0.8)  # of the hidden person's pixels covered by the one in front
@@ -618,6 +623,36 @@ def _boxes(rng: np.random.Generator, spot: np.ndarray) -> list[Box | Rod | Blob]
     return parts
 
 
+def _wall(rng: np.random.Generator, people: int | None) -> Layout:
+    """1-3 people in motion-capture poses just in front of a wall (the wall turned up to 25
+    degrees from facing the camera): each one's farthest point 3-60 cm from it."""
+    layout = Layout()
+    yaw = np.radians(rng.uniform(-25, 25))
+    axes = rotation_z(yaw)
+    turn = axes[:2, :2]
+    wall = rng.uniform(2.2, 6.0)  # along the wall's normal from the camera
+    count = _count(rng, people, 1, 3)
+    for _ in range(60 * count):
+        if len(layout.shapes) == count:
+            break
+        shape = sample_shape(rng)
+        _, pose = sample_scene_pose(rng, "mocap")
+        across = rng.uniform(-3.0, 3.0)
+        ground = turn @ np.array([wall - 0.5, across])
+        pose = _turned(pose, pose.yaw + facing_yaw(rng, ground))
+        reach = (place_person(shape, pose, np.zeros(2)).joints[:, :2] @ turn)[:, 0].max()
+        ground = turn @ np.array([wall - rng.uniform(0.03, 0.6) - 0.12 - reach, across])
+        if abs(np.arctan2(ground[1], ground[0])) < 0.85 * HALF_FOV and all(
+            np.linalg.norm(ground - g) > 0.7 for g in layout.grounds
+        ):
+            layout.add(shape, pose, ground)
+    side = max((abs((g @ turn)[1]) for g in layout.grounds), default=0.0) + rng.uniform(1.0, 3.0)
+    height = rng.uniform(1.2, 1.6)
+    centre = np.array([(wall - 2.0) / 2, 0.0, height])
+    layout.room = Box(axes @ centre, axes, np.array([(wall + 2.0) / 2, side, height]))
+    return layout
+
+
 FAMILIES: dict[str, Callable[[np.random.Generator, int | None], Layout]] = {
     "room": _room,
     "tpose": _tpose,
@@ -631,6 +666,7 @@ FAMILIES: dict[str, Callable[[np.random.Generator, int | None], Layout]] = {
     "seated": _seated,
     "low": _low,
     "distractors": _distractors,
+    "wall": _wall,
 }
 
 
