@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -119,19 +120,15 @@ def write_dataset(
         for index in range(frames)
     ]
     workers = workers or os.cpu_count() or 1
-    # Spawned, not forked: a fork copies whatever lock another thread of this process (a
-    # BLAS or ONNX Runtime pool) holds at that moment, and the worker can wait on it forever.
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-        results = list(
-            tqdm(
-                pool.map(_write_frame, tasks, chunksize=4),
-                total=frames,
-                desc=f"synth {split}",
-                unit="frame",
-                disable=not progress,
-            )
-        )
+    bar = partial(tqdm, total=frames, desc=f"synth {split}", unit="frame", disable=not progress)
+    if workers == 1:  # in this process: no worker to start, and callers need no main guard
+        results = [_write_frame(task) for task in bar(tasks)]
+    else:
+        # Spawned, not forked: a fork copies whatever lock another thread of this process (a
+        # BLAS or ONNX Runtime pool) holds at that moment, and the worker can wait on it forever.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            results = list(bar(pool.map(_write_frame, tasks, chunksize=4)))
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     for image, persons in results:

@@ -16,8 +16,8 @@ family's frames do not depend on which other families are asked for. Families:
 - `low`: crouching, kneeling, bending to the floor, lying on the floor or a sofa;
 - `distractors`: nobody, or people among office chairs, coat racks with coats, punching bags,
   mannequin-sized cylinders and stacked boxes, none of which is a person;
-- `wall`: people right in front of a wall (3-60 cm from it), as by an office's back wall or in
-  a corridor: they hardly stand out from what is behind them.
+- `wall`: people right in front of a wall (their farthest joint 15-72 cm from it), as by an
+  office's back wall or in a corridor: they hardly stand out from what is behind them.
 
 `v1` is the first version of the generator (hand-written pose presets), which makes
 synthetic:test and synthetic:val. Without a family, a frame draws one from `MIX`.
@@ -625,7 +625,8 @@ def _boxes(rng: np.random.Generator, spot: np.ndarray) -> list[Box | Rod | Blob]
 
 def _wall(rng: np.random.Generator, people: int | None) -> Layout:
     """1-3 people in motion-capture poses just in front of a wall (the wall turned up to 25
-    degrees from facing the camera): each one's farthest point 3-60 cm from it."""
+    degrees from facing the camera): each one's farthest joint 15-72 cm from it (a body's
+    surface about 12 cm beyond its joints)."""
     layout = Layout()
     yaw = np.radians(rng.uniform(-25, 25))
     axes = rotation_z(yaw)
