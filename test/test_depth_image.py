@@ -8,6 +8,7 @@ from sensor_msgs.msg import Image
 from depth_pose_ros.core.depth_image import (
     check_plausible,
     depth_to_metres,
+    fill_dropouts,
     metres_to_image,
     pixel_view,
     within_range,
@@ -149,3 +150,16 @@ def test_depth_outside_the_cameras_range_becomes_invalid():
     assert usable.dtype == np.float32
     np.testing.assert_array_equal(np.isfinite(usable), [[False, True, True], [False] * 3])
     check_plausible(depth, "32FC1")  # some depth in range: plausible
+
+
+def test_scattered_dropouts_are_filled_and_holes_stay():
+    depth = np.full((40, 40), 3.0, np.float32)
+    depth[:, 20:] = 4.5
+    depth[5, 5] = depth[30, 30] = np.nan  # single dropouts on either surface
+    depth[10:22, 2:14] = np.nan  # a hole as a dark surface leaves
+    filled = fill_dropouts(depth)
+    assert filled.dtype == np.float32
+    assert filled[5, 5] == 3.0 and filled[30, 30] == 4.5
+    assert np.isnan(filled[12:20, 4:12]).all()  # the hole's inside has no depth around it
+    untouched = np.isfinite(depth)
+    np.testing.assert_array_equal(filled[untouched], depth[untouched])

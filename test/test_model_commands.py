@@ -8,7 +8,9 @@ import onnxruntime
 
 from depth_pose_ros.cli import main
 from depth_pose_ros.core import schema
+from depth_pose_ros.data.synthetic.dataset import SyntheticDataset
 from depth_pose_ros.data.synthetic.generator import generate_v1_frame
+from depth_pose_ros.evaluation import runner
 
 
 def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_weights, capsys):
@@ -75,6 +77,35 @@ def test_eval_runs_a_model_on_a_data_set_with_its_thresholds_and_precision(tmp_p
     assert figures("--person-threshold", "1")["detections"] == 0
     truth = figures("--person-boxes", "truth", "--person-threshold", "0")
     assert truth["detections"] == truth["people"]  # one skeleton per annotated person
+    filled = figures("--fill-dropouts", "--person-threshold", "0")
+    assert filled["dropouts_filled"] is True and everyone["dropouts_filled"] is False
     int8 = figures("--precision", "int8", "--calibration", str(data), "--person-threshold", "0")
     assert int8["backend"] == "onnxruntime-int8"
     assert set(int8["families"]) == {"side_by_side"}
+
+
+def test_evaluation_can_see_frames_as_a_sensor_without_scattered_dropouts(tmp_path):
+    data = tmp_path / "data"
+    assert (
+        main(["synth", "--frames", "2", "--seed", "3", "--out", str(data), "--workers", "1"]) == 0
+    )
+    dataset = SyntheticDataset(data)
+
+    class Recorder:
+        """Stands in for the estimator: keeps the frames it is given, finds nobody."""
+
+        def __init__(self):
+            self.frames = []
+
+        def __call__(self, depth, intrinsics):
+            self.frames.append(depth)
+            return []
+
+    plain, filled = Recorder(), Recorder()
+    runner.run(plain, dataset, progress=False)
+    runner.run(filled, dataset, progress=False, filled=True)
+    for raw, seen, index in zip(plain.frames, filled.frames, range(2), strict=True):
+        np.testing.assert_array_equal(raw, dataset[index].depth, strict=True)
+        assert np.count_nonzero(np.isnan(seen)) < np.count_nonzero(np.isnan(raw))
+        known = np.isfinite(raw)
+        np.testing.assert_array_equal(seen[known], raw[known])

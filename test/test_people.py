@@ -12,6 +12,7 @@ from depth_pose_ros.inference.backends import OnnxRuntimeBackend, TorchBackend, 
 from depth_pose_ros.inference.people import PeopleFinder, decode, network_input
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.people import PeopleConfig, PeopleNet
+from depth_pose_ros.training import people as people_training
 from depth_pose_ros.training.people import (
     PeopleFrames,
     PeopleSettings,
@@ -144,6 +145,15 @@ def test_training_frames_are_deterministic_and_mirrored_with_their_targets(frame
     assert torch.equal(a, augmented[1][0])
     augmented.set_epoch(1)
     assert not torch.equal(a, augmented[1][0])
+
+
+def test_training_frames_can_have_the_sensors_scattered_dropouts_filled(frames, monkeypatch):
+    def invalid_cells(chance: float) -> int:
+        monkeypatch.setattr(people_training, "DROPOUT_FILL_CHANCE", chance)
+        inputs, _ = PeopleFrames(frames, SMALL, augment=True, seed=2)[0]
+        return int((inputs[1] == 0).sum())
+
+    assert invalid_cells(1.0) < invalid_cells(0.0)
 
 
 def test_loss_is_low_for_the_targets_and_high_for_nothing(frames):

@@ -3,6 +3,7 @@ a chair beside a missed person is reported as off the person, not as the one ske
 
 import json
 
+import cv2
 import numpy as np
 
 from depth_pose_ros.cli import main
@@ -65,4 +66,9 @@ def test_the_real_benchmark_reports_whether_the_person_was_found(tmp_path):
     assert marked["skeletons"] == 1 and marked["person_found_alone"] is True
     assert elsewhere["on_person"] == [False] and elsewhere["person_found_alone"] is False
     assert result["frames_person_found_alone"] == 1 and result["skeletons_off_person"] == 1
-    assert (tmp_path / "sheet.png").stat().st_size > 0
+    overlays = cv2.imread(str(tmp_path / "sheet.png"))
+    assert main([*args, "--sheet", str(tmp_path / "blank.png"), "--sheet-blank"]) == 0
+    blank = cv2.imread(str(tmp_path / "blank.png"))
+    assert blank.shape == overlays.shape
+    drawn = blank.any(axis=2)  # skeletons, boxes and names only: the depth is not in it
+    assert 0 < drawn.mean() < 0.1 < overlays.any(axis=2).mean()

@@ -398,13 +398,19 @@ def _load_figures(
 
 
 def real_frames(
-    directory: str | Path, weights: str = "lite", people: str = "people", sheet: str | None = None
+    directory: str | Path,
+    weights: str = "lite",
+    people: str = "people",
+    sheet: str | None = None,
+    blank_sheet: bool = False,
 ) -> dict[str, Any]:
     """The estimator on real depth frames without joint labels (`.npz` files holding depth_mm,
     fx, fy, cx, cy, as ../shared/real-dev has them, and optionally `person_box`): skeletons per
     frame, their scores, and whether each is on the frame's one person (the box marked for it in
     the frame or in `real_dev_people.json`); an overlay sheet of the frames when `sheet` is
-    given, the marked box drawn in grey."""
+    given, the marked box drawn in grey; with `blank_sheet` the overlays are drawn on black
+    instead of the depth, so the sheet can be shared where the frames' licence forbids sharing
+    them."""
     import cv2
 
     from depth_pose_ros.core.camera import CameraIntrinsics
@@ -449,13 +455,15 @@ def real_frames(
             f"{', '.join(f'{s.score:.2f}' for s in skeletons) or '-'}  {marks or 'person missed'}"
         )
         if sheet:
-            image = colourise_depth(depth)
+            image = np.zeros((*depth.shape, 3), np.uint8) if blank_sheet else colourise_depth(depth)
             if box:
                 cv2.rectangle(image, box[:2], box[2:], (160, 160, 160), 1)
             labels = [f"{s.score:.2f}" for s in skeletons]
             draw_skeletons(image, skeletons, labels, range(1, len(skeletons) + 1))
             scale = 240 / height
-            tiles.append(cv2.resize(image, (round(width * scale), 240)))
+            tile = cv2.resize(image, (round(width * scale), 240))
+            cv2.putText(tile, path.stem, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200,) * 3, 1)
+            tiles.append(tile)
     one = sum(r["skeletons"] == 1 for r in rows)
     judged = [v for v in verdicts if v.on_person is not None]
     alone = sum(bool(v.alone) for v in judged)

@@ -109,11 +109,17 @@ def _eval(args: argparse.Namespace) -> int:
             if args.precision == "int8"
             else None,
         )
-        result = evaluation.run(estimator, open_dataset(args.data), args.person_boxes, args.limit)
+        result = evaluation.run(
+            estimator,
+            open_dataset(args.data),
+            args.person_boxes,
+            args.limit,
+            filled=args.fill_dropouts,
+        )
         print(
-            f"{args.data}: weights {args.weights}, person stage {args.people}, backend "
-            f"{estimator.backend.name}, person boxes from {args.person_boxes}, person threshold "
-            f"{estimator.thresholds.person}"
+            f"{args.data}{' (dropouts filled)' if args.fill_dropouts else ''}: weights "
+            f"{args.weights}, person stage {args.people}, backend {estimator.backend.name}, "
+            f"person boxes from {args.person_boxes}, person threshold {estimator.thresholds.person}"
         )
         details = {
             "data": args.data,
@@ -121,6 +127,7 @@ def _eval(args: argparse.Namespace) -> int:
             "person_stage": args.people,
             "backend": estimator.backend.name,
             "person_boxes": args.person_boxes,
+            "dropouts_filled": args.fill_dropouts,
             "person_threshold": estimator.thresholds.person,
             "person_stage_threshold": estimator.thresholds.stage,
             "duplicate_threshold": estimator.thresholds.duplicate,
@@ -229,6 +236,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--duplicate-threshold",
         type=float,
         help="OKS with a more confident skeleton that drops one (default 0.4, as the node's)",
+    )
+    evaluate.add_argument(
+        "--fill-dropouts",
+        action="store_true",
+        help="fill each frame's scattered dropouts first (as a sensor that leaves none sees it)",
     )
     evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
     evaluate.add_argument("--predictions", help="also write the COCO results here")

@@ -200,7 +200,9 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.target == "annotate":
         figures = benchmarks.annotate_page(args.frames or 40)
     elif args.target == "real":
-        figures = benchmarks.real_frames(args.dir, args.weights, args.person_stage, args.sheet)
+        figures = benchmarks.real_frames(
+            args.dir, args.weights, args.person_stage, args.sheet, args.sheet_blank
+        )
     elif args.target in ("node", "soak"):
         seconds = args.seconds or (600.0 if args.target == "soak" else 60.0)
         parameters = {"precision": args.precision or "fp16", "threads": str(args.threads)}
@@ -322,6 +324,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--dir", default="../shared/real-dev", help="real: a folder of depth frames (.npz)"
     )
     bench.add_argument("--sheet", help="real: write an overlay sheet of the frames here")
+    bench.add_argument(
+        "--sheet-blank",
+        action="store_true",
+        help="real: draw the sheet on black, without the frames (to share where their licence "
+        "forbids sharing them)",
+    )
     bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
     bench.add_argument("--weights", default="lite", help="node, soak, real: pose weights")

@@ -177,3 +177,13 @@ def within_range(depth_m: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         usable = (depth_m >= near) & (depth_m <= far)
     return np.where(usable, depth_m, np.nan).astype(np.float32, copy=False)
+
+
+def fill_dropouts(depth_m: np.ndarray) -> np.ndarray:
+    """Float32 depth with each missing pixel (NaN) that has depth in most of its 5x5
+    neighbourhood set to that neighbourhood's median: the scattered dropouts one sensor leaves
+    and another does not, filled; larger holes stay."""
+    known = np.where(np.isfinite(depth_m), depth_m, 0.0).astype(np.float32)
+    median = cv2.medianBlur(known, 5)  # > 0 where at least 13 of the 25 pixels have depth
+    filled = np.where(np.isfinite(depth_m) | (median <= 0), depth_m, median)
+    return filled.astype(np.float32, copy=False)
