@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +74,7 @@ def test_flipping_swaps_left_and_right_joints(frames):
     mirrored = PersonCrops(
         frames,
         TINY.with_changes(input_size=(128, 128)),
-        Augmentation(True, 0.0, (1, 1), 0.0, 0.0, 0.0, 0.0),
+        replace(Augmentation.none(), flip=True),
     )
     sample_index, person_index = plain.items[0]
     sample = frames[sample_index]
@@ -84,6 +85,19 @@ def test_flipping_swaps_left_and_right_joints(frames):
             break
     np.testing.assert_array_equal(flipped, crop[:, ::-1])
     np.testing.assert_allclose(flipped_maps, maps[schema.FLIP_PERMUTATION][:, :, ::-1], atol=1e-6)
+
+
+def test_crops_can_see_the_frame_with_the_sensors_scattered_dropouts_filled(frames):
+    config = TINY.with_changes(input_size=(128, 128))
+    sample_index, person_index = PersonCrops(frames, config, Augmentation.none()).items[0]
+    sample = frames[sample_index]
+
+    def invalid_pixels(filled: float) -> int:
+        crops = PersonCrops(frames, config, replace(Augmentation.none(), filled=filled))
+        crop, _, _ = crops.make(sample, person_index, np.random.default_rng(0))
+        return int(np.count_nonzero(crop == config.invalid_value))
+
+    assert invalid_pixels(1.0) < invalid_pixels(0.0)
 
 
 def test_samples_are_deterministic_per_seed_epoch_and_index(frames):

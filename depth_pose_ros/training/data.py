@@ -5,7 +5,9 @@ their labelled joints; a share of them cropped loosely (scaled 0.7-1.5 and shift
 fifth), as a person stage's boxes can be (parts of people, people with their chair).
 Augmentations (training only): horizontal flip with left and right joints swapped, a random
 scale and shift of the crop (the paper's random 488x400 crop resized back), rotation in [-4, 4]
-degrees, and depth-specific ones: a shifted reference depth, sensor noise and holes.
+degrees, and depth-specific ones: a shifted reference depth, the sensor's scattered dropouts
+filled in a share of the frames (real cameras leave fewer than the synthetic one), sensor noise
+and holes.
 
 Negatives (a `negatives` share of all samples) cover nobody: person-sized objects where the
 data marks them (mask value 255: coats on a rack, a punching bag, an office chair) or else a
@@ -23,6 +25,7 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 
 from depth_pose_ros.core import schema
+from depth_pose_ros.core.depth_image import fill_dropouts
 from depth_pose_ros.data.sample import Dataset, PersonAnnotation, Sample, person_region
 from depth_pose_ros.model.heatmaps import targets
 from depth_pose_ros.model.network import ModelConfig
@@ -44,10 +47,11 @@ class Augmentation:
     noise_m: float = 0.01  # max standard deviation of added depth noise
     holes: float = 0.05  # max fraction of pixels knocked out in blobs
     loose: float = 0.3  # share of crops scaled 0.7-1.5 and shifted by up to 0.2
+    filled: float = 0.5  # share of frames whose scattered dropouts are filled first
 
     @classmethod
     def none(cls) -> Augmentation:
-        return cls(False, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls(False, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 class PersonCrops(TorchDataset):
@@ -176,7 +180,8 @@ class PersonCrops(TorchDataset):
         flip = aug.flip and rng.random() < 0.5
         rotation = rng.uniform(-aug.rotation_degrees, aug.rotation_degrees)
         reference += rng.uniform(-aug.reference_jitter_m, aug.reference_jitter_m)
-        crop, affine = prepare_crop(sample.depth, box, reference, self.config, rotation, flip)
+        depth = fill_dropouts(sample.depth) if rng.random() < aug.filled else sample.depth
+        crop, affine = prepare_crop(depth, box, reference, self.config, rotation, flip)
         return self._perturb(crop, rng), affine, flip
 
     def _kinect_like(self, person: PersonAnnotation, index: int) -> PersonAnnotation:
