@@ -12,7 +12,6 @@ from depth_pose_ros.inference.backends import OnnxRuntimeBackend, TorchBackend, 
 from depth_pose_ros.inference.people import PeopleFinder, decode, network_input
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.people import PeopleConfig, PeopleNet
-from depth_pose_ros.training import people as people_training
 from depth_pose_ros.training.people import (
     PeopleFrames,
     PeopleSettings,
@@ -147,10 +146,9 @@ def test_training_frames_are_deterministic_and_mirrored_with_their_targets(frame
     assert not torch.equal(a, augmented[1][0])
 
 
-def test_training_frames_can_have_the_sensors_scattered_dropouts_filled(frames, monkeypatch):
-    def invalid_cells(chance: float) -> int:
-        monkeypatch.setattr(people_training, "DROPOUT_FILL_CHANCE", chance)
-        inputs, _ = PeopleFrames(frames, SMALL, augment=True, seed=2)[0]
+def test_training_frames_can_have_the_sensors_scattered_dropouts_filled(frames):
+    def invalid_cells(filled: float) -> int:
+        inputs, _ = PeopleFrames(frames, SMALL, augment=True, seed=2, filled=filled)[0]
         return int((inputs[1] == 0).sum())
 
     assert invalid_cells(1.0) < invalid_cells(0.0)

@@ -39,7 +39,6 @@ from depth_pose_ros.training.trainer import TrainLog, cosine_lr, resume, save_ep
 TRAIN_SIZE = (448, 512)  # (height, width) of the frames the network trains on
 MIN_COVERAGE = 0.5  # of a person's mask a proposal must cover to find them
 MIN_PURITY = 0.3  # of a proposal's pixels that must be on the person it finds
-DROPOUT_FILL_CHANCE = 0.5  # of training frames whose scattered dropouts are filled
 
 
 @dataclass
@@ -54,6 +53,7 @@ class PeopleSettings:
     seed: int = 0
     workers: int = 0
     scale: tuple[float, float] = (0.7, 1.6)
+    filled: float = 0.5  # share of frames whose scattered dropouts are filled first
     val_frames: int = 300
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,11 +108,13 @@ class PeopleFrames(TorchDataset):
         augment: bool = True,
         scale: tuple[float, float] = (0.7, 1.6),
         seed: int = 0,
+        filled: float = 0.5,
     ) -> None:
         self.dataset = dataset
         self.config = config
         self.augment = augment
         self.scale = scale
+        self.filled = filled
         self.seed = seed
         self.epoch = 0
 
@@ -149,7 +151,7 @@ class PeopleFrames(TorchDataset):
         # random, as people nearer or farther and cameras with other focal lengths are.
         factor = self.config.focal_length / sample.intrinsics.fx
         if self.augment:
-            if rng.random() < DROPOUT_FILL_CHANCE:
+            if rng.random() < self.filled:
                 depth = fill_dropouts(depth)
             if rng.random() < 0.5:
                 depth, mask = depth[:, ::-1], mask[:, ::-1]
@@ -266,7 +268,9 @@ def train_people(
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
-    frames = PeopleFrames(data, settings.config, True, settings.scale, settings.seed)
+    frames = PeopleFrames(
+        data, settings.config, True, settings.scale, settings.seed, settings.filled
+    )
     generator = torch.Generator().manual_seed(settings.seed)
     loader = DataLoader(
         frames,
