@@ -69,6 +69,25 @@ def test_a_known_heatmap_decodes_to_the_right_depth_image_pixel(rotation, flip):
     assert np.all(confidence > 0.5)
 
 
+def test_flip_testing_maps_a_mirrored_crops_heatmaps_back_onto_the_crop():
+    """A mirrored crop shows the person's left as their right, mirrored: mapped back (columns
+    reversed, left and right swapped) its heatmaps peak where the plain crop's do."""
+    from depth_pose_ros.core.schema import FLIP_PERMUTATION, JOINT_NAMES
+
+    rng = np.random.default_rng(0)
+    joints = rng.uniform(10.0, 118.0, (len(JOINT_NAMES), 2))  # input pixels of a 128 crop
+    labelled = np.ones(len(JOINT_NAMES), bool)
+    plain, _ = heatmaps.targets(joints, labelled, (16, 16), 8, 7.0)
+    seen_mirrored = np.column_stack([127.0 - joints[:, 0], joints[:, 1]])[FLIP_PERMUTATION]
+    mirrored, _ = heatmaps.targets(seen_mirrored, labelled, (16, 16), 8, 7.0)
+    averaged = heatmaps.flip_averaged(plain[None], mirrored[None])[0]
+    np.testing.assert_allclose(averaged, plain, atol=1e-6)
+    points, _ = heatmaps.decode(averaged)
+    np.testing.assert_allclose(heatmaps.heatmap_to_input(points, 8), joints, atol=1e-3)
+    unswapped = (plain + mirrored[:, :, ::-1]) / 2.0  # mirrored back but not swapped: wrong
+    assert not np.allclose(unswapped, plain, atol=0.1)
+
+
 def test_decoding_without_a_clear_peak_keeps_the_cell():
     flat = np.zeros((2, 6, 6), np.float32)
     flat[0, 0, 3] = 0.9  # on the border: no refinement

@@ -447,6 +447,58 @@ def test_people_are_estimated_every_frame_and_low_scores_are_not_reported():
     assert len(nobody(depth, frame.intrinsics)) == 2
 
 
+class MirrorAwareBackend:
+    """A stand-in network that sees mirrors as a real one should: it finds the middle of the
+    crop's nearby pixels and puts each joint a fixed step from it, left joints to its right
+    (image columns) and right joints to its left. Keeps every batch it is given."""
+
+    name = "mirror-aware"
+
+    def __init__(self, stride: int) -> None:
+        from depth_pose_ros.core.schema import FLIP_PERMUTATION, JOINT_NAMES
+
+        self.stride, self.batches = stride, []
+        sides = [1.0 if "Left" in n else -1.0 if "Right" in n else 0.0 for n in JOINT_NAMES]
+        pair = np.minimum(np.arange(21), FLIP_PERMUTATION)  # a joint and its mirror: one row
+        self.steps = np.column_stack([np.array(sides) * 2.0, pair % 5 - 2.0])
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        from depth_pose_ros.model.heatmaps import heatmap_to_input, input_to_heatmap, targets
+
+        self.batches.append(batch.copy())
+        height, width = batch.shape[2] // self.stride, batch.shape[3] // self.stride
+        out = []
+        for crop in batch[:, 0]:
+            rows, columns = np.nonzero(np.abs(crop) < 0.5)
+            middle = input_to_heatmap(np.array([columns.mean(), rows.mean()]), self.stride)
+            joints = heatmap_to_input(middle + self.steps, self.stride)
+            maps, _ = targets(joints, np.ones(21, bool), (height, width), self.stride, 8.0)
+            out.append(maps)
+        return np.stack(out)
+
+
+def test_flip_testing_runs_every_crop_mirrored_too_and_agrees_with_a_mirror_aware_network():
+    frame = generate_v1_frame("test", 5, 3, people=2)
+    depth = frame_depth(frame)
+    plain_backend = MirrorAwareBackend(tiny_model().config.stride)
+    plain = estimator_for(frame, plain_backend, thresholds=Thresholds(person=0.0))(
+        depth, frame.intrinsics
+    )
+    backend = MirrorAwareBackend(tiny_model().config.stride)
+    estimator = estimator_for(frame, backend, thresholds=Thresholds(person=0.0), flip_test=True)
+    flipped = estimator(depth, frame.intrinsics)
+    (batch,) = backend.batches
+    assert len(batch) == 4  # two people, each plain and mirrored, in one call
+    np.testing.assert_array_equal(batch[2:], batch[:2, ..., ::-1])
+    assert len(flipped) == len(plain) == 2
+    by_place = lambda skeletons: sorted(skeletons, key=lambda s: float(s.uv[0, 0]))  # noqa: E731
+    for a, b in zip(by_place(flipped), by_place(plain), strict=True):
+        np.testing.assert_allclose(a.uv, b.uv, atol=0.05)
+    estimator.flip_test = False  # takes effect from the next frame
+    estimator(depth, frame.intrinsics)
+    assert len(backend.batches[-1]) == 2
+
+
 def test_crops_are_the_batch_the_network_gets():
     frame = generate_v1_frame("test", 5, 3, people=2)
     estimator = estimator_for(frame, ConstantBackend(1.0))

@@ -79,6 +79,8 @@ def test_eval_runs_a_model_on_a_data_set_with_its_thresholds_and_precision(tmp_p
     assert truth["detections"] == truth["people"]  # one skeleton per annotated person
     filled = figures("--fill-dropouts", "--person-threshold", "0")
     assert filled["dropouts_filled"] is True and everyone["dropouts_filled"] is False
+    flipped = figures("--flip-test", "--person-threshold", "0")
+    assert flipped["flip_test"] is True and everyone["flip_test"] is False
     int8 = figures("--precision", "int8", "--calibration", str(data), "--person-threshold", "0")
     assert int8["backend"] == "onnxruntime-int8"
     assert set(int8["families"]) == {"side_by_side"}

@@ -265,6 +265,9 @@ def test_thresholds_set_at_runtime_apply_from_the_next_frame(harness):
     assert answered.skeletons == [], "nobody reaches a mean joint confidence of 1"
     (smoothing,) = set_remotely(harness, one_euro_beta=2.5)
     assert smoothing.successful and harness.node.pipeline.tracker.settings.beta == 2.5
+    assert not harness.node.pipeline.estimator.flip_test
+    (flip,) = set_remotely(harness, flip_test=True)
+    assert flip.successful and harness.node.pipeline.estimator.flip_test
 
 
 def test_read_only_and_inconsistent_parameters_are_refused(harness):

@@ -135,7 +135,8 @@ def model_speed(
     """For every model config, backend and precision: model-only throughput at the config's
     crop size and at a full 512x424 frame (the paper's measure); the end-to-end estimator on
     512x424 30 Hz sequences with one and with three people moving in a room (latency
-    percentiles, and process CPU time per frame); the single-person fast path; the person stage
+    percentiles, and process CPU time per frame), plain and flip-tested (with the ratio of
+    the two, measured in the same run); the single-person fast path; the person stage
     on its own. int8 is calibrated on synthetic:val crops (trained configs only). The paper-size
     config is the baseline of the ratios."""
     import torch
@@ -173,6 +174,10 @@ def model_speed(
                 estimator = PoseEstimator(model, backend, thresholds)
                 single, single_cpu = _latencies_ms(estimator, one_person)
                 triple, triple_cpu = _latencies_ms(estimator, three_people)
+                estimator.flip_test = True
+                flipped, flipped_cpu = _latencies_ms(estimator, one_person)
+                flipped_triple, flipped_triple_cpu = _latencies_ms(estimator, three_people)
+                estimator.flip_test = False
                 estimator.max_people = 1
                 fast, _ = _latencies_ms(estimator, one_person)
                 stage, _ = _latencies_ms(estimator.proposals, three_people)
@@ -190,6 +195,14 @@ def model_speed(
                     "e2e_fps": round(1000.0 / float(np.percentile(single, 50)), 1),
                     "e2e_three_people_latency_ms": _percentiles(triple),
                     "e2e_three_people_cpu_ms_per_frame": round(triple_cpu, 2),
+                    "e2e_flip_test_latency_ms": _percentiles(flipped),
+                    "e2e_flip_test_cpu_ms_per_frame": round(flipped_cpu, 2),
+                    "e2e_flip_test_three_people_latency_ms": _percentiles(flipped_triple),
+                    "e2e_flip_test_three_people_cpu_ms_per_frame": round(flipped_triple_cpu, 2),
+                    "flip_test_vs_plain_p50": [
+                        round(float(np.median(flipped) / np.median(single)), 2),
+                        round(float(np.median(flipped_triple) / np.median(triple)), 2),
+                    ],
                     "e2e_single_person_path_latency_ms": _percentiles(fast),
                     "person_stage_latency_ms": _percentiles(stage),
                     "frames": len(single),
@@ -202,6 +215,15 @@ def model_speed(
                     f"{three['p50']:>8.2f}{three['p99']:>7.2f}{triple_cpu:>8.2f}"
                     f"{row['e2e_single_person_path_latency_ms']['p50']:>9.2f}"
                     f"{row['person_stage_latency_ms']['p50']:>10.2f}"
+                )
+                print(
+                    f"{'':<8}{'  flip-tested':<22}{'':>21}"
+                    f"{row['e2e_flip_test_latency_ms']['p50']:>8.2f}"
+                    f"{row['e2e_flip_test_latency_ms']['p99']:>7.2f}{flipped_cpu:>8.2f}"
+                    f"{row['e2e_flip_test_three_people_latency_ms']['p50']:>8.2f}"
+                    f"{row['e2e_flip_test_three_people_latency_ms']['p99']:>7.2f}"
+                    f"{flipped_triple_cpu:>8.2f}  ({row['flip_test_vs_plain_p50'][0]}x, "
+                    f"{row['flip_test_vs_plain_p50'][1]}x plain p50)"
                 )
     _ratios(rows)
     return {"benchmark": "model", "rows": rows, "machine": info}

@@ -108,6 +108,7 @@ def _eval(args: argparse.Namespace) -> int:
             calibration=estimator_crops(args.calibration, args.weights, args.people)
             if args.precision == "int8"
             else None,
+            flip_test=args.flip_test,
         )
         result = evaluation.run(
             estimator,
@@ -118,7 +119,8 @@ def _eval(args: argparse.Namespace) -> int:
         )
         print(
             f"{args.data}{' (dropouts filled)' if args.fill_dropouts else ''}: weights "
-            f"{args.weights}, person stage {args.people}, backend {estimator.backend.name}, "
+            f"{args.weights}{' flip-tested' if args.flip_test else ''}, person stage "
+            f"{args.people}, backend {estimator.backend.name}, "
             f"person boxes from {args.person_boxes}, person threshold {estimator.thresholds.person}"
         )
         details = {
@@ -128,6 +130,7 @@ def _eval(args: argparse.Namespace) -> int:
             "backend": estimator.backend.name,
             "person_boxes": args.person_boxes,
             "dropouts_filled": args.fill_dropouts,
+            "flip_test": args.flip_test,
             "person_threshold": estimator.thresholds.person,
             "person_stage_threshold": estimator.thresholds.stage,
             "duplicate_threshold": estimator.thresholds.duplicate,
@@ -241,6 +244,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--fill-dropouts",
         action="store_true",
         help="fill each frame's scattered dropouts first (as a sensor that leaves none sees it)",
+    )
+    evaluate.add_argument(
+        "--flip-test",
+        action="store_true",
+        help="average every crop's heatmaps with its mirror's (as the node's flip_test)",
     )
     evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
     evaluate.add_argument("--predictions", help="also write the COCO results here")

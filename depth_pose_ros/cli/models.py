@@ -142,6 +142,7 @@ def _estimate(args: argparse.Namespace) -> int:
         Thresholds() if args.person_threshold is None else Thresholds(person=args.person_threshold),
         max_people=args.max_people,
         people=args.people,
+        flip_test=args.flip_test,
     )
     skeletons = estimator(depth, intrinsics)
     people = []
@@ -295,6 +296,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--backend", default="auto", help="auto, tensorrt, torch-cuda, onnxruntime or torch"
     )
     estimate.add_argument("--max-people", type=int, help="1: the single-person fast path")
+    estimate.add_argument(
+        "--flip-test", action="store_true", help="average each crop's heatmaps with its mirror's"
+    )
     estimate.add_argument(
         "--person-threshold",
         type=float,

@@ -27,7 +27,7 @@ from depth_pose_ros.inference.duplicates import without_duplicates
 from depth_pose_ros.inference.lifting import lift
 from depth_pose_ros.inference.people import PeopleFinder, Proposal
 from depth_pose_ros.inference.precision import CalibrationSet
-from depth_pose_ros.model.heatmaps import decode, to_image
+from depth_pose_ros.model.heatmaps import decode, flip_averaged, to_image
 from depth_pose_ros.model.network import DepthPoseNet
 from depth_pose_ros.model.people import PeopleNet
 from depth_pose_ros.model.preprocess import CropBox, PersonRegion, prepare_crop
@@ -62,9 +62,12 @@ class PoseEstimator:
         people_backend: Backend | None = None,
         calibration: CalibrationSet | None = None,
         threads: int = 0,
+        flip_test: bool = False,
     ) -> None:
         """`precision` and `calibration` (int8: crops to calibrate on) apply to the pose network;
-        `threads`: ONNX Runtime threads per network (0: its default)."""
+        `threads`: ONNX Runtime threads per network (0: its default); `flip_test`: every crop
+        also goes through the network mirrored and the two heatmaps are averaged (better
+        skeletons for twice the pose network's work)."""
         self.metadata: dict[str, Any]
         if isinstance(weights, DepthPoseNet):
             model, self.metadata = weights.eval(), {}
@@ -83,6 +86,7 @@ class PoseEstimator:
         self.thresholds = thresholds or Thresholds()
         self.finder = PeopleFinder(people_backend, stage.config, self.thresholds.stage)
         self.max_people = max_people  # 1: the single-person fast path (best-scored person only)
+        self.flip_test = flip_test
 
     @property
     def thresholds(self) -> Thresholds:
@@ -155,6 +159,14 @@ class PoseEstimator:
             affines.append(affine)
         return np.stack(crops)[:, None], affines
 
+    def _heatmaps(self, batch: np.ndarray) -> np.ndarray:
+        """The network's heatmaps for a batch of crops, flip-tested when asked (one call with
+        the mirrored crops behind the plain ones)."""
+        if not self.flip_test:
+            return self.backend(batch)
+        both = self.backend(np.concatenate([batch, batch[..., ::-1]]))
+        return flip_averaged(both[: len(batch)], both[len(batch) :])
+
     def _estimate_each(
         self, depth: np.ndarray, intrinsics: CameraIntrinsics, regions: list[PersonRegion]
     ) -> list[Skeleton]:
@@ -162,7 +174,7 @@ class PoseEstimator:
         if not regions:
             return []
         batch, affines = self._batch(depth, regions)
-        heatmaps = self.backend(batch)
+        heatmaps = self._heatmaps(batch)
         thresholds = self.thresholds
         skeletons = []
         for output, affine, region in zip(heatmaps, affines, regions, strict=True):

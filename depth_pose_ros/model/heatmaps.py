@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from depth_pose_ros.core.schema import FLIP_PERMUTATION
 from depth_pose_ros.model.preprocess import apply, invert
 
 
@@ -90,3 +91,10 @@ def decode(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def to_image(points_heatmap: np.ndarray, affine: np.ndarray, stride: int) -> np.ndarray:
     """Heatmap coordinates back to depth-image pixels through the crop's `affine`."""
     return apply(invert(affine), heatmap_to_input(points_heatmap, stride))
+
+
+def flip_averaged(heatmaps: np.ndarray, mirrored: np.ndarray) -> np.ndarray:
+    """Flip testing: the (N, K, h, w) heatmaps of N crops averaged with those of the same crops
+    mirrored, the latter first mapped back (columns reversed, left and right joints swapped).
+    A cell's centre, s*j + (s - 1)/2, mirrors onto another's, so the mapping is exact."""
+    return (heatmaps + mirrored[:, FLIP_PERMUTATION, :, ::-1]) / 2.0

@@ -86,6 +86,7 @@ PARAMETERS: dict[str, Declared] = {
         "auto", "images are rectified (P) or raw (K and D); auto: by topic name and D"
     ),
     "max_people": Declared(0, "most people per frame (0: no limit, 1: fast path)", 0, 16),
+    "flip_test": Declared(False, "average each crop's heatmaps with its mirror's (2x network)"),
     "person_stage_threshold": Declared(
         _THRESHOLDS.stage, "person-stage score to look at someone", 0.0, 1.0
     ),
@@ -279,6 +280,7 @@ class DepthPoseNode(Node):
             duplicate=float(values["duplicate_threshold"]),
         )
         estimator.max_people = int(values["max_people"]) or None
+        estimator.flip_test = bool(values["flip_test"])
         tracker.settings = replace(
             tracker.settings,
             match_distance_m=float(values["match_distance_m"]),
