@@ -21,7 +21,9 @@ def _pipeline(args: argparse.Namespace) -> Pipeline:
     if any(v is not None for v in camera) and not all(v is not None for v in camera):
         raise ValueError("give all of --fx --fy --cx --cy, or none")
     fallback = (args.fx, args.fy, args.cx, args.cy) if args.fx is not None else None
-    estimator = PoseEstimator(args.weights, args.backend, people=args.people)
+    estimator = PoseEstimator(
+        args.weights, args.backend, people=args.people, flip_test=args.flip_test
+    )
     return Pipeline(estimator, Tracker(), fallback, args.camera_info_topic)
 
 
@@ -48,6 +50,7 @@ def _eval_bag(args: argparse.Namespace) -> int:
         "bag": str(args.bag),
         "weights": args.weights,
         "backend": pipeline.estimator.backend.name,
+        "flip_test": args.flip_test,
     }
     values = report.write(out, run, sequence.evaluate(run), details)
     print(report.summary_markdown(values))
@@ -98,6 +101,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backend", default="auto", help="auto, tensorrt, torch-cuda, onnxruntime or torch"
+    )
+    parser.add_argument(
+        "--flip-test", action="store_true", help="as the node's flip_test: crops mirrored too"
     )
     parser.add_argument("--depth-topic", default="/depth/image_raw", help="16UC1 or 32FC1 images")
     parser.add_argument("--camera-info-topic", default="/depth/camera_info")

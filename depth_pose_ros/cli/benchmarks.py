@@ -425,6 +425,7 @@ def real_frames(
     people: str = "people",
     sheet: str | None = None,
     blank_sheet: bool = False,
+    flip_test: bool = False,
 ) -> dict[str, Any]:
     """The estimator on real depth frames without joint labels (`.npz` files holding depth_mm,
     fx, fy, cx, cy, as ../shared/real-dev has them, and optionally `person_box`): skeletons per
@@ -432,7 +433,7 @@ def real_frames(
     the frame or in `real_dev_people.json`); an overlay sheet of the frames when `sheet` is
     given, the marked box drawn in grey; with `blank_sheet` the overlays are drawn on black
     instead of the depth, so the sheet can be shared where the frames' licence forbids sharing
-    them."""
+    them. `flip_test` as the node's parameter."""
     import cv2
 
     from depth_pose_ros.core.camera import CameraIntrinsics
@@ -444,7 +445,7 @@ def real_frames(
     paths = sorted(Path(directory).glob("*.npz"))
     if not paths:
         raise FileNotFoundError(f"no real depth frames (.npz) in {directory}")
-    estimator = PoseEstimator(weights, "onnxruntime", people=people)
+    estimator = PoseEstimator(weights, "onnxruntime", people=people, flip_test=flip_test)
     boxes = marked_boxes()
     rows, tiles, verdicts = [], [], []
     for path in paths:
@@ -508,6 +509,7 @@ def real_frames(
         "directory": str(directory),
         "weights": weights,
         "people": people,
+        "flip_test": flip_test,
         "frames": rows,
         "frames_with_one_skeleton": one,
         "frames_with_marked_person": len(judged),

@@ -202,7 +202,7 @@ def _bench(args: argparse.Namespace) -> int:
         figures = benchmarks.annotate_page(args.frames or 40)
     elif args.target == "real":
         figures = benchmarks.real_frames(
-            args.dir, args.weights, args.person_stage, args.sheet, args.sheet_blank
+            args.dir, args.weights, args.person_stage, args.sheet, args.sheet_blank, args.flip_test
         )
     elif args.target in ("node", "soak"):
         seconds = args.seconds or (600.0 if args.target == "soak" else 60.0)
@@ -333,6 +333,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="real: draw the sheet on black, without the frames (to share where their licence "
         "forbids sharing them)",
+    )
+    bench.add_argument(
+        "--flip-test", action="store_true", help="real: average each crop with its mirror"
     )
     bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
