@@ -27,6 +27,9 @@ def generate_launch_description() -> LaunchDescription:
             "people", default_value="people", description="person-stage weights name or .pt"
         ),
         DeclareLaunchArgument("backend", default_value="auto", description="inference backend"),
+        DeclareLaunchArgument(
+            "flip_test", default_value="false", description="crops mirrored too (2x network)"
+        ),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
         DeclareLaunchArgument("rviz", default_value="false", description="also start rviz"),
         DeclareLaunchArgument(
@@ -46,6 +49,7 @@ def generate_launch_description() -> LaunchDescription:
                 "weights": LaunchConfiguration("weights"),
                 "people": LaunchConfiguration("people"),
                 "backend": LaunchConfiguration("backend"),
+                "flip_test": LaunchConfiguration("flip_test"),
                 "use_sim_time": LaunchConfiguration("use_sim_time"),
             },
         ],

@@ -1,6 +1,6 @@
 """The launch files, checked statically (the launch package cannot be installed here): they
-parse, every argument they use is declared, and every executable, parameter file and config
-they name exists and gets installed."""
+parse, every argument they use is declared, every parameter they set is one the node declares,
+and every executable, parameter file and config they name exists and gets installed."""
 
 import ast
 import re
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from depth_pose_ros.cli import build_parser
+from depth_pose_ros.ros.node import PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
@@ -49,6 +50,10 @@ def test_launch_file_is_consistent(path):
         executable = keyword(node, "executable").value
         if package == "depth_pose_ros":
             assert (ROOT / "scripts" / executable).is_file()
+            given = keyword(node, "parameters").elts  # the params file, then overrides
+            for overrides in (e for e in given if isinstance(e, ast.Dict)):
+                names = {k.value for k in overrides.keys}
+                assert names <= {*PARAMETERS, "use_sim_time"}, names - set(PARAMETERS)
             assert re.search(rf"install\(PROGRAMS scripts/{executable} ", CMAKE)
         else:
             assert f"<exec_depend>{package}</exec_depend>" in PACKAGE_XML
