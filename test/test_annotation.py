@@ -298,6 +298,12 @@ def test_frames_without_skeletons_are_prefilled_once_by_the_estimator(recording,
     assert calls == [(424, 512)]
 
 
+def test_prefilled_skeletons_come_from_the_flip_tested_estimator(tiny_weights):
+    from depth_pose_ros.cli.annotate import prefill_estimator
+
+    assert prefill_estimator(str(tiny_weights)).flip_test
+
+
 def test_the_papers_loop_on_watch_n_patch(tmp_path):
     """Start from the Kinect SDK's skeletons, correct one, export Watch-R-Patch, read it back."""
     from test_watch_n_patch import write_sequence

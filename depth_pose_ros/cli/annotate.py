@@ -15,6 +15,7 @@ from depth_pose_ros.data import SPEC_HELP
 
 if TYPE_CHECKING:
     from depth_pose_ros.annotation.sources import FrameSource
+    from depth_pose_ros.inference import PoseEstimator
 
 SOURCE_HELP = (
     "a bag (.mcap, .db3 or a bag directory), a folder of 16-bit depth PNGs (with --fx --fy --cx "
@@ -48,6 +49,14 @@ def _loopback(host: str) -> bool:
         return False  # a name: it may resolve to any interface
 
 
+def prefill_estimator(weights: str) -> PoseEstimator:
+    """The estimator that proposes skeletons for frames without any: flip-tested, since a
+    better start saves the annotator corrections and a frame at a time has time to spare."""
+    from depth_pose_ros.inference import PoseEstimator
+
+    return PoseEstimator(weights, "auto", precision="fp32", flip_test=True)
+
+
 def _annotate(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
@@ -68,11 +77,7 @@ def _annotate(args: argparse.Namespace) -> int:
         write_atomic(args.export_wrp, json.dumps(exported))
         print(f"wrote {args.export_wrp}: {len(exported)} labelled frames (Watch-R-Patch format)")
         return 0
-    estimate = None
-    if args.prefill:
-        from depth_pose_ros.inference import PoseEstimator
-
-        estimate = PoseEstimator(args.weights, "auto", precision="fp32")
+    estimate = prefill_estimator(args.weights) if args.prefill else None
     app = create_app(Session(source, store, order, estimate))
     if not _loopback(args.host):
         print(
