@@ -6,7 +6,8 @@
 Steps: the person stage (PeopleNet) finds the people and their pixels; a square crop around
 each (at least a metre across at their depth, so a person the stage found only part of still
 shows the network the rest), normalised as in training, all crops in one batch through the
-pose network; peaks decoded and mapped back to image pixels; 3D from the person's depth
+pose network (with `flip_test`, each crop also mirrored in the same batch and the two
+heatmaps averaged); peaks decoded and mapped back to image pixels; 3D from the person's depth
 around each joint; per-joint states from the confidence (TRACKED, INFERRED, NOT_TRACKED
 without depth or below the lower threshold); a skeleton of someone a more confident one
 already shows is dropped (a person the stage split in two). Nothing is remembered between frames.
