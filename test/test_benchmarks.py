@@ -78,8 +78,10 @@ def test_synth_benchmark_reports_frames_per_second(tmp_path):
 @pytest.mark.slow
 def test_node_benchmark_feeds_the_running_node(tmp_path):
     out = tmp_path / "node.json"
-    assert main(["bench", "node", "--seconds", "8", "--rate", "10", "--json", str(out)]) == 0
+    arguments = ["--seconds", "8", "--rate", "10", "--flip-test", "--json", str(out)]
+    assert main(["bench", "node", *arguments]) == 0
     result = figures(out)
+    assert result["parameters"]["flip_test"] == "true"  # the node runs with it on
     assert result["frames_sent"] >= 60
     assert 0 < result["frames_answered"] <= result["frames_sent"]
     assert result["node_rss_mb"]["max"] > 0

@@ -207,6 +207,8 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.target in ("node", "soak"):
         seconds = args.seconds or (600.0 if args.target == "soak" else 60.0)
         parameters = {"precision": args.precision or "fp16", "threads": str(args.threads)}
+        if args.flip_test:
+            parameters["flip_test"] = "true"
         figures = benchmarks.node_load(seconds, args.rate, args.weights, args.people, parameters)
     else:
         figures = benchmarks.model_speed(
@@ -335,7 +337,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "forbids sharing them)",
     )
     bench.add_argument(
-        "--flip-test", action="store_true", help="real: average each crop with its mirror"
+        "--flip-test",
+        action="store_true",
+        help="real, node, soak: average each crop's heatmaps with its mirror's",
     )
     bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")
