@@ -40,9 +40,22 @@ def test_isolate_restricts_discovery_to_localhost_on_a_run_specific_domain():
 
 
 def test_isolate_refuses_to_run_after_rclpy_is_imported():
-    result = run_python("import rclpy\nfrom depth_pose_ros.ros import dds\ndds.isolate()")
+    late = "import rclpy\nfrom depth_pose_ros.ros import dds\ndds.isolate()"
+    result = run_python(late, ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET", ROS_DOMAIN_ID="0")
     assert result.returncode != 0
     assert "must run before rclpy is imported" in result.stderr
+
+
+def test_isolating_an_isolated_process_again_changes_nothing():
+    """A benchmark that isolates itself, run inside the (isolated) test suite after rclpy has
+    loaded, keeps the suite's domain; asking for another domain then is still refused."""
+    again = (
+        "from depth_pose_ros.ros import dds; d = dds.isolate(); import rclpy; "
+        "print(dds.isolate() == d == dds.isolate(d), flush=True); dds.isolate(d % 101 + 1)"
+    )
+    result = run_python(again, ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET")
+    assert result.stdout.strip() == "True", result.stderr
+    assert result.returncode != 0 and "must run before rclpy is imported" in result.stderr
 
 
 def test_domain_ids_stay_in_the_valid_range():
