@@ -48,6 +48,9 @@ def test_estimate_rejects_bad_input(tmp_path, tiny_weights, capsys):
     np.save(depth, np.ones((4, 4), np.float32))
     assert main(["estimate", str(depth), "--fx", "300", "--weights", str(tiny_weights)]) == 1
     assert "give all of --fx --fy --cx --cy" in capsys.readouterr().err
+    np.save(depth, np.full((4, 4), 2500.0, np.float32))  # millimetres saved as floats
+    assert main(["estimate", str(depth), "--weights", str(tiny_weights)]) == 1
+    assert "millimetres?" in capsys.readouterr().err
 
 
 def test_export_onnx_runs_in_onnxruntime(tmp_path, tiny_weights, capsys):

@@ -23,6 +23,7 @@ DEPTH_ENCODINGS: dict[str, tuple[np.dtype, float]] = {
 _ENCODING_HELP = "16UC1 or mono16 (millimetres) or 32FC1 (metres)"
 # What depth cameras measure (Kinect v2: 0.5-4.5 m, up to 8 m); anything else is not depth.
 VALID_RANGE_M = (0.2, 10.0)
+MILLIMETRES_LIKELY_M = 100.0  # a float frame whose median depth is beyond this is in mm
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,11 @@ def read_depth_file(path: str | Path) -> np.ndarray:
             return millimetres_to_metres(values)
         metres = values.astype(np.float32)
         metres[~((metres > 0) & (metres < np.inf))] = np.nan
+        if np.any(np.isfinite(metres)) and np.nanmedian(metres) > MILLIMETRES_LIKELY_M:
+            raise ValueError(
+                f"{path}: float depth is read as metres, but its median is "
+                f"{np.nanmedian(metres):.0f} m: millimetres? Save integers for millimetres"
+            )
         return metres
     values = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if values is None:
