@@ -106,10 +106,12 @@ def read_depth_file(path: str | Path) -> np.ndarray:
             return millimetres_to_metres(values)
         metres = values.astype(np.float32)
         metres[~((metres > 0) & (metres < np.inf))] = np.nan
-        if np.any(np.isfinite(metres)) and np.nanmedian(metres) > MILLIMETRES_LIKELY_M:
+        known = metres[np.isfinite(metres)]
+        median = float(np.median(known)) if known.size else 0.0
+        if median > MILLIMETRES_LIKELY_M:
             raise ValueError(
-                f"{path}: float depth is read as metres, but its median is "
-                f"{np.nanmedian(metres):.0f} m: millimetres? Save integers for millimetres"
+                f"{path}: float depth is read as metres, but its median is {median:.0f} m: "
+                "millimetres? Save integers for millimetres"
             )
         return metres
     values = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
