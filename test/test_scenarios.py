@@ -190,6 +190,8 @@ def test_synthetic_hard_has_the_same_number_of_frames_of_every_family(tmp_path, 
     assert hard.scenarios == S.HARD_FAMILIES and hard.split == "test"
     assert set(S.SCENARIOS) - set(S.HARD_FAMILIES) == {"wall"}  # a set of its own
     assert dataset.NAMED_SETS["wall"].scenarios == ("wall",)
+    tuning = dataset.NAMED_SETS["hard-val"]  # the same families, from the validation split
+    assert (tuning.split, tuning.frames, tuning.scenarios) == ("val", hard.frames, hard.scenarios)
     monkeypatch.setenv("DEPTH_POSE_CACHE", str(tmp_path))
     small = dataset.NamedSet("test", len(S.HARD_FAMILIES), 2, S.HARD_FAMILIES)
     monkeypatch.setitem(dataset.NAMED_SETS, "hard", small)
