@@ -3,10 +3,10 @@
 import argparse
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 
 from depth_pose_ros.msg import SkeletonArray
 from depth_pose_ros.ros import messages
+from depth_pose_ros.ros.node import spin_until_shutdown
 from helpers import sample_skeletons
 
 
@@ -32,8 +32,8 @@ def main() -> None:
 
     node.create_timer(0.05, publish)
     try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        spin_until_shutdown(node)
+    except KeyboardInterrupt:
         pass
     finally:
         node.destroy_node()

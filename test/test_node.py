@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rclpy
+from rclpy.context import Context
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -18,7 +21,7 @@ from depth_pose_ros.core.protocols import stamp_ns
 from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 from depth_pose_ros.msg import SkeletonDescription
 from depth_pose_ros.ros import messages
-from depth_pose_ros.ros.node import PARAMETERS
+from depth_pose_ros.ros.node import PARAMETERS, spin_until_shutdown
 from depth_pose_ros.ros.recordings import write_sequence_bag
 from node_harness import Harness
 
@@ -295,3 +298,28 @@ def test_rectified_mode_switches_the_camera_model():
     assert pipeline.intrinsics.has_distortion  # D is not zero: raw images
     pipeline.rectified = True  # re-reads the last camera_info
     assert not pipeline.intrinsics.has_distortion and pipeline.intrinsics.fx == 360.0
+
+
+def test_a_shutdown_while_the_executor_builds_its_wait_set_is_a_clean_stop(monkeypatch):
+    """SIGTERM's shutdown can land while rclpy.spin builds a wait set: RCLError on a context
+    no longer valid. That is a stop like any other; the same error on a live context is not."""
+    context = Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("spin_probe", context=context)
+
+    def shut_down_mid_spin(_node) -> None:
+        if stop:
+            rclpy.shutdown(context=context)
+        raise rclpy_implementation.RCLError("the given context is not valid")
+
+    monkeypatch.setattr(rclpy, "spin", shut_down_mid_spin)
+    try:
+        stop = False
+        with pytest.raises(rclpy_implementation.RCLError):
+            spin_until_shutdown(node)
+        stop = True
+        spin_until_shutdown(node)
+        assert not context.ok()
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)

@@ -34,6 +34,7 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 from rclpy.executors import ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -378,6 +379,19 @@ class DepthPoseNode(Node):
         self.worker.join(timeout=10.0)
 
 
+def spin_until_shutdown(node: Node) -> None:
+    """Spin `node` until its context shuts down. A SIGTERM whose shutdown lands while the
+    executor builds its wait set surfaces as an RCLError on a context no longer valid: that is
+    the same clean stop, not a failure (the process exits 0 as launch expects)."""
+    try:
+        rclpy.spin(node)
+    except ExternalShutdownException:
+        pass
+    except rclpy_implementation.RCLError:
+        if node.context.ok():
+            raise
+
+
 def main(args: Sequence[str] | None = None) -> int:
     """Run the node until SIGINT or SIGTERM; exit code 1 when it cannot start."""
     try:
@@ -388,7 +402,7 @@ def main(args: Sequence[str] | None = None) -> int:
                 rclpy.logging.get_logger("depth_pose").fatal(f"cannot start: {error}")
                 return 1
             try:
-                rclpy.spin(node)
+                spin_until_shutdown(node)
             finally:
                 node.get_logger().info("shutting down")
                 node.close()
