@@ -6,7 +6,7 @@ import rclpy
 
 from depth_pose_ros.msg import SkeletonArray
 from depth_pose_ros.ros import messages
-from depth_pose_ros.ros.node import spin_until_shutdown
+from depth_pose_ros.ros.spin import spin_until_shutdown
 from helpers import sample_skeletons
 
 

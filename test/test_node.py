@@ -21,8 +21,9 @@ from depth_pose_ros.core.protocols import stamp_ns
 from depth_pose_ros.data.synthetic.generator import generate_v1_frame
 from depth_pose_ros.msg import SkeletonDescription
 from depth_pose_ros.ros import messages
-from depth_pose_ros.ros.node import PARAMETERS, spin_until_shutdown
+from depth_pose_ros.ros.node import PARAMETERS
 from depth_pose_ros.ros.recordings import write_sequence_bag
+from depth_pose_ros.ros.spin import spin_until_shutdown
 from node_harness import Harness
 
 DEPTH_POSE = Path(sys.executable).with_name("depth-pose")

@@ -9,9 +9,9 @@ from depth_pose_ros.data.sample import Dataset
 
 SPEC_HELP = (
     "synthetic:test | synthetic:val | synthetic:hard | synthetic:hard-val | synthetic:wall | "
-    "DIR (written by "
-    "depth-pose synth --out) | watch-n-patch:ROOT | watch-r-patch:ANNOTATIONS.json@ROOT | "
-    "LABELS.json (written by depth-pose annotate) | several of them joined by commas"
+    "DIR (written by depth-pose synth --out) | watch-n-patch:ROOT | "
+    "watch-r-patch:ANNOTATIONS.json@ROOT | LABELS.json (written by depth-pose annotate) | "
+    "several of them joined by commas"
 )
 
 

@@ -34,7 +34,6 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 from rclpy.executors import ExternalShutdownException
-from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -52,6 +51,7 @@ from depth_pose_ros.msg import SkeletonArray, SkeletonDescription
 from depth_pose_ros.ros import messages
 from depth_pose_ros.ros.diagnostics import Monitor
 from depth_pose_ros.ros.markers import marker_array
+from depth_pose_ros.ros.spin import spin_until_shutdown
 
 WARNING_PERIOD_S = 5.0  # a problem of one kind is logged at most this often
 RECTIFIED = ("auto", "true", "false")
@@ -377,19 +377,6 @@ class DepthPoseNode(Node):
         """Stop the worker (after the frame in hand)."""
         self.slot.close()
         self.worker.join(timeout=10.0)
-
-
-def spin_until_shutdown(node: Node) -> None:
-    """Spin `node` until its context shuts down. A SIGTERM whose shutdown lands while the
-    executor builds its wait set surfaces as an RCLError on a context no longer valid: that is
-    the same clean stop, not a failure (the process exits 0 as launch expects)."""
-    try:
-        rclpy.spin(node)
-    except ExternalShutdownException:
-        pass
-    except rclpy_implementation.RCLError:
-        if node.context.ok():
-            raise
 
 
 def main(args: Sequence[str] | None = None) -> int:
