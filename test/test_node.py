@@ -50,10 +50,11 @@ def test_a_stream_from_another_process_comes_back_as_skeletons(harness, tmp_path
     bag = write_sequence_bag(
         tmp_path / "stream.mcap", seed=3, seconds=1.0, people=2, progress=False
     )
-    # Half speed, so that a busy test machine still answers most frames (the node drops the
-    # frames it cannot keep up with, by design; the benchmark measures speed).
+    # Quarter speed, so that a busy test machine still answers most frames (the node drops the
+    # frames it cannot keep up with, by design; the benchmark measures speed). At half speed a
+    # clean-clone run under load answered 9 of 30.
     player = subprocess.run(
-        [DEPTH_POSE, "play", bag, "--rate", "0.5"], capture_output=True, text=True, timeout=120
+        [DEPTH_POSE, "play", bag, "--rate", "0.25"], capture_output=True, text=True, timeout=120
     )
     assert player.returncode == 0, player.stderr
     assert "played 90 messages" in player.stdout
