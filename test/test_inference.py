@@ -1,6 +1,7 @@
 """The inference engine without ROS: backends, engine cache, 3D lifting, the estimator."""
 
 import logging
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -20,7 +21,12 @@ from depth_pose_ros.inference.backends import (
     tensorrt_available,
 )
 from depth_pose_ros.inference.duplicates import keypoint_similarity, without_duplicates
-from depth_pose_ros.inference.estimator import MIN_CROP_EXTENT_M, PoseEstimator, Thresholds
+from depth_pose_ros.inference.estimator import (
+    CENTRE_ONLY_MARGIN,
+    MIN_CROP_EXTENT_M,
+    PoseEstimator,
+    Thresholds,
+)
 from depth_pose_ros.inference.lifting import SURFACE_OFFSET, joint_depths, lift
 from depth_pose_ros.inference.people import Proposal
 from depth_pose_ros.model import weights
@@ -565,3 +571,17 @@ def test_the_estimator_reports_a_person_the_stage_found_twice_once(monkeypatch):
     assert len(estimator(depth, frame.intrinsics)) == 1
     estimator.thresholds = Thresholds(duplicate=1.0)  # off
     assert len(estimator(depth, frame.intrinsics)) == 2
+
+
+@pytest.mark.parametrize("confidence", [0.35, 0.45])
+def test_a_person_the_stage_saw_only_as_a_centre_needs_a_surer_skeleton(monkeypatch, confidence):
+    frame = generate_v1_frame("test", 5, 3, people=1)
+    depth = frame_depth(frame)
+    estimator = estimator_for(frame, ConstantBackend(confidence))
+    assert len(estimator(depth, frame.intrinsics)) == 1  # found with cells of their own: 0.3
+    found = estimator.finder.find
+    centre_only = lambda depth, fx=None: [replace(p, claimed=False) for p in found(depth, fx)]  # noqa: E731
+    monkeypatch.setattr(estimator.finder, "find", centre_only)
+    reported = estimator(depth, frame.intrinsics)
+    assert len(reported) == (confidence >= 0.3 + CENTRE_ONLY_MARGIN)
+    assert all(s.score == pytest.approx(confidence) for s in reported)

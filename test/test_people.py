@@ -82,7 +82,7 @@ def test_decoding_the_targets_finds_exactly_the_counted_people(scenario):
         found = PeopleFinder(stage, SMALL, 0.5)(frame.depth_m)
         counted = [frame.person_mask == k + 1 for k, p in enumerate(frame.people) if not p.ignore]
         hits, false = match([p.mask for p in found], counted)
-        assert (hits, false) == (len(counted), 0)
+        assert (hits, false) == (len(counted), 0) and all(p.claimed for p in found)
         for proposal in found:
             values = frame.depth_m[proposal.mask]
             assert abs(proposal.reference_depth - np.nanmedian(values)) < 0.05
@@ -99,11 +99,51 @@ def test_cells_pointing_at_no_centre_belong_to_nobody():
     output[3, 6:11, 6:11] = (8 - rows) / SMALL.offset_scale
     output[1, 0:3, 0:3] = 10.0  # foreground far away, pointing at itself: nobody found there
     output[2:, 0:3, 0:3] = 0.0
-    labels, scores = decode(output, SMALL, 0.5)
-    assert len(scores) == 1 and scores[0] > 0.99
-    assert (labels[6:11, 6:11] == 1).all() and (labels[0:3, 0:3] == 0).all()
-    labels, scores = decode(output, SMALL, 1.0)  # threshold above every peak
-    assert len(scores) == 0 and not labels.any()
+    decoded = decode(output, SMALL, 0.5)
+    assert len(decoded.scores) == 1 and decoded.scores[0] > 0.99
+    assert decoded.peaks.tolist() == [[8, 8]]
+    assert (decoded.labels[6:11, 6:11] == 1).all() and (decoded.labels[0:3, 0:3] == 0).all()
+    decoded = decode(output, SMALL, 1.0)  # threshold above every peak
+    assert len(decoded.scores) == 0 and not decoded.labels.any()
+
+
+class FixedOutput:
+    """A person-stage backend that answers every frame with one given output."""
+
+    name = "fixed"
+
+    def __init__(self, output: np.ndarray) -> None:
+        self.output = output
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.repeat(self.output[None], len(batch), axis=0)
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+@pytest.mark.parametrize("foreground", [0.3, 0.05])
+def test_a_centre_without_cells_of_its_own_is_the_depth_around_it(foreground):
+    # A person (3 m) beside a box (3.6 m) before a wall (5 m): the stage sees the person's centre
+    # but calls too little of them foreground (a far, thin or hidden person does this).
+    depth = np.full((424, 512), 5.0, np.float32)
+    depth[150:270, 240:280] = 3.0  # the person
+    depth[200:270, 280:330] = 3.6  # the box beside them
+    output = np.full((4, 112, 128), -10.0, np.float32)
+    output[2:] = 0.0
+    output[0, 52, 65] = 2.0  # the person's centre, cell (row 52, column 65)
+    output[1, 37:68, 60:83] = _logit(foreground)  # neither plainly background nor foreground
+    found = PeopleFinder(FixedOutput(output), SMALL, 0.15)(depth)
+    if foreground < 0.1:  # plainly background around the peak: nobody to crop
+        assert found == []
+        return
+    (person,) = found
+    assert not person.claimed  # the estimator asks a surer skeleton of them
+    assert abs(person.reference_depth - 3.0) < 1e-6 and person.score == pytest.approx(0.881, 1e-3)
+    assert person.mask[150:270, 240:280].mean() > 0.95  # all of them
+    assert not person.mask[:, 280:].any() and not (depth[person.mask] != 3.0).any()
+    assert person.box == (240, 150, 279, 269)
 
 
 def test_targets_put_a_centre_on_each_counted_person_and_offsets_pointing_there():

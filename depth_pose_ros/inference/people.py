@@ -5,6 +5,13 @@ value the person score); every foreground cell goes to the person its predicted 
 points at, so people who touch or overlap separate by their centres. A person's reference depth
 is the median depth at their cells' own pixels; their mask is their cells at full resolution
 less the pixels whose depth is far from it (background seen through the coarse cells).
+
+A centre with too few foreground cells of its own (a far, thin or mostly hidden person: the
+centre head sees them, the foreground head gives them to someone else or to nobody) is not
+dropped: its person is the depth around the peak, the pixels within a metre of it at its depth
+where the foreground is not plainly background (`claimed` False). The pose network then judges
+them more strictly than the others (the estimator's CENTRE_ONLY_MARGIN), and a second skeleton
+of someone already found is dropped as a duplicate.
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ from depth_pose_ros.model.preprocess import MIN_VALID_PIXELS, mask_bounds
 MASK_DEPTH_TOLERANCE_M = 1.0  # mask pixels this much nearer or farther than the person drop out
 MIN_CELLS = 6  # a person covers at least this many output cells
 FOCAL_TOLERANCE = 0.03  # closer to the stage's focal length than this: the frame is used as is
+# A peak without cells of its own: its person is the depth around it (chosen on data/val,
+# synthetic:val and synthetic:hard-val; 0.7-1.0 m, 0.3-0.6 m and 0.1-0.2 measure alike).
+PEAK_REACH_M = 1.0  # pixels this near the peak (at its depth)
+PEAK_DEPTH_BAND_M = 0.4  # and this near its depth
+PEAK_FOREGROUND = 0.1  # on cells with at least this foreground probability
 
 
 @dataclass
@@ -32,6 +44,7 @@ class Proposal:
     box: tuple[int, int, int, int]  # the mask's bounds (x0, y0, x1, y1), inclusive, pixels
     reference_depth: float  # median depth of the mask, metres
     score: float  # the centre heatmap's peak, 0..1
+    claimed: bool = True  # False: the stage gave them no foreground, only a centre
 
 
 def network_input(depth: np.ndarray, config: PeopleConfig) -> np.ndarray:
@@ -52,10 +65,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def decode(
-    output: np.ndarray, config: PeopleConfig, threshold: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(cells labelled 0 nobody / k + 1 person k, (K,) scores) from one (4, h, w) output."""
+@dataclass
+class Decoded:
+    """One output of the stage, decoded into people (cells at the output's resolution)."""
+
+    labels: np.ndarray  # (h, w) int32: 0 nobody, k + 1 person k
+    scores: np.ndarray  # (K,) centre peaks, highest first
+    peaks: np.ndarray  # (K, 2) their cells (row, column)
+    foreground: np.ndarray  # (h, w) foreground probability
+
+
+def decode(output: np.ndarray, config: PeopleConfig, threshold: float) -> Decoded:
+    """The people in one (4, h, w) output: its centre peaks and the cells of each."""
     centre, foreground = _sigmoid(output[0]), _sigmoid(output[1])
     peaks = (centre >= threshold) & (centre >= cv2.dilate(centre, np.ones((3, 3), np.uint8)))
     rows, columns = np.nonzero(peaks)
@@ -63,8 +84,9 @@ def decode(
     rows, columns = rows[order], columns[order]
     scores = centre[rows, columns]
     labels = np.zeros(centre.shape, np.int32)
+    decoded = Decoded(labels, scores, np.column_stack([rows, columns]), foreground)
     if len(rows) == 0:
-        return labels, scores
+        return decoded
     cell_rows, cell_columns = np.nonzero(foreground >= 0.5)
     offsets = output[2:, cell_rows, cell_columns] * config.offset_scale
     aim = np.column_stack([cell_columns + offsets[0], cell_rows + offsets[1]])
@@ -76,7 +98,7 @@ def decode(
     kept = distance[np.arange(len(nearest)), nearest] <= 3.0 + 0.5 * reach
     labels[cell_rows[kept], cell_columns[kept]] = nearest[kept] + 1
     labels[rows, columns] = np.arange(1, len(rows) + 1)  # a peak is its own person's
-    return labels, scores
+    return decoded
 
 
 class PeopleFinder:
@@ -103,40 +125,72 @@ class PeopleFinder:
                 size = (round(depth.shape[1] * scale), round(depth.shape[0] * scale))
                 seen = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
         output = self.backend(network_input(seen, self.config)[None])[0]
-        labels, scores = decode(output, self.config, self.threshold)
-        return self.proposals(depth, seen, labels, scores)
+        return self.proposals(depth, seen, decode(output, self.config, self.threshold))
 
-    def proposals(
-        self, depth: np.ndarray, seen: np.ndarray, labels: np.ndarray, scores: np.ndarray
-    ) -> list[Proposal]:
-        """Full-resolution people from decoded cell labels of `seen` (the frame as the network
-        saw it). A person's reference depth is the median of the depth at their cells' own
-        pixels (what the network saw and called them), so the background that shares a coarse
-        cell with a thin or far person does not count."""
-        height, width = seen.shape
+    def proposals(self, depth: np.ndarray, seen: np.ndarray, decoded: Decoded) -> list[Proposal]:
+        """Full-resolution people from the decoded output for `seen` (the frame as the network
+        saw it), most confident first. A person's reference depth is the median of the depth
+        at their cells' own pixels (what the network saw and called them), so the background
+        that shares a coarse cell with a thin or far person does not count; a peak with too
+        few cells of its own gets the depth around it instead."""
         stride = self.config.stride
-        cells = labels[: -(-height // stride), : -(-width // stride)]
+        rows, columns = -(-seen.shape[0] // stride), -(-seen.shape[1] // stride)
+        cells = decoded.labels[:rows, :columns]
         sampled = seen[::stride, ::stride]
-        counts = np.bincount(cells.ravel(), minlength=len(scores) + 1)
-        full = cv2.resize(
-            cells.astype(np.uint16),
-            (cells.shape[1] * stride, cells.shape[0] * stride),
-            interpolation=cv2.INTER_NEAREST,
-        )[:height, :width]
-        if full.shape != depth.shape:
-            full = cv2.resize(full, depth.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        counts = np.bincount(cells.ravel(), minlength=len(decoded.scores) + 1)
+        full = self._in_frame(cells.astype(np.uint16), seen.shape, depth.shape)
+        not_background = (decoded.foreground[:rows, :columns] >= PEAK_FOREGROUND).astype(np.uint8)
         found = []
-        for k, score in enumerate(scores, start=1):
-            if counts[k] < MIN_CELLS:
-                continue
-            values = sampled[cells[: sampled.shape[0], : sampled.shape[1]] == k]
+        for k, (score, peak) in enumerate(zip(decoded.scores, decoded.peaks, strict=True), 1):
+            values = sampled[cells == k] if counts[k] >= MIN_CELLS else np.empty(0)
             values = values[np.isfinite(values)]
-            if values.size < MIN_CELLS:
-                continue
-            reference = float(np.median(values))
-            with np.errstate(invalid="ignore"):
-                mask = (full == k) & (np.abs(depth - reference) <= MASK_DEPTH_TOLERANCE_M)
-            if np.count_nonzero(mask) < MIN_VALID_PIXELS:
-                continue
-            found.append(Proposal(mask, mask_bounds(mask), reference, float(score)))
+            if values.size >= MIN_CELLS:
+                reference = float(np.median(values))
+                with np.errstate(invalid="ignore"):
+                    mask = (full == k) & (np.abs(depth - reference) <= MASK_DEPTH_TOLERANCE_M)
+            else:
+                around = self._around_peak(depth, seen, peak, not_background)
+                if around is None:
+                    continue
+                mask, reference = around
+            if np.count_nonzero(mask) >= MIN_VALID_PIXELS:
+                claimed = values.size >= MIN_CELLS
+                found.append(Proposal(mask, mask_bounds(mask), reference, float(score), claimed))
         return found
+
+    def _around_peak(
+        self, depth: np.ndarray, seen: np.ndarray, peak: np.ndarray, not_background: np.ndarray
+    ) -> tuple[np.ndarray, float] | None:
+        """(mask, reference depth) of a person known only by their centre `peak` (a cell): the
+        pixels within PEAK_REACH_M of it at its depth, on the `not_background` cells (0/1)."""
+        stride = self.config.stride
+        row, column = (int(v) for v in peak)
+        window = seen[
+            max(row - 1, 0) * stride : (row + 2) * stride,
+            max(column - 1, 0) * stride : (column + 2) * stride,
+        ]
+        values = window[np.isfinite(window)]
+        if values.size < MIN_CELLS:
+            return None
+        reference = float(np.median(values))
+        reach = round(self.config.focal_length * PEAK_REACH_M / reference / stride)  # cells
+        near = np.zeros_like(not_background)
+        rows = slice(max(row - reach, 0), row + reach + 1)
+        columns = slice(max(column - reach, 0), column + reach + 1)
+        near[rows, columns] = not_background[rows, columns]
+        around = self._in_frame(near, seen.shape, depth.shape) > 0
+        with np.errstate(invalid="ignore"):
+            return around & (np.abs(depth - reference) <= PEAK_DEPTH_BAND_M), reference
+
+    def _in_frame(
+        self, cells: np.ndarray, seen: tuple[int, int], frame: tuple[int, int]
+    ) -> np.ndarray:
+        """A map of output cells at the resolution of the frame: each cell covers its `stride`
+        square of `seen`, which is then resampled to the `frame`'s size if it differs."""
+        stride = self.config.stride
+        height, width = cells.shape[0] * stride, cells.shape[1] * stride
+        full = cv2.resize(cells, (width, height), interpolation=cv2.INTER_NEAREST)
+        full = full[: seen[0], : seen[1]]
+        if full.shape != frame:
+            full = cv2.resize(full, frame[::-1], interpolation=cv2.INTER_NEAREST)
+        return full
