@@ -58,7 +58,19 @@ def assert_same_skeletons(actual, expected):
         np.testing.assert_array_equal(a.state, e.state)
 
 
-class OracleStage:
+class FixedStage:
+    """A person-stage backend that answers every frame with one given (4, h, w) output."""
+
+    name = "fixed"
+
+    def __init__(self, output: np.ndarray) -> None:
+        self.output = output
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.repeat(self.output[None], len(batch), axis=0)
+
+
+class OracleStage(FixedStage):
     """A person-stage backend that answers with the targets of a known frame: the stage's
     decoding then finds exactly the frame's counted people (a stand-in for trained weights)."""
 
@@ -76,15 +88,11 @@ class OracleStage:
             padded[:: config.stride, :: config.stride], counted, config, (height, width)
         )
         centre = np.clip(target["centre"], 1e-4, 1 - 1e-4)
-        self.output = np.zeros((4, height, width), np.float32)
-        self.output[0] = np.log(centre / (1 - centre))
-        self.output[1] = np.where(target["foreground"] > 0, 10.0, -10.0)
-        self.output[2:] = target["offsets"]
-        self.calls = 0
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        return np.repeat(self.output[None], len(batch), axis=0)
+        output = np.zeros((4, height, width), np.float32)
+        output[0] = np.log(centre / (1 - centre))
+        output[1] = np.where(target["foreground"] > 0, 10.0, -10.0)
+        output[2:] = target["offsets"]
+        super().__init__(output)
 
 
 def oracle_stage(frame, config=None) -> OracleStage:

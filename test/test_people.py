@@ -20,7 +20,7 @@ from depth_pose_ros.training.people import (
     targets,
     train_people,
 )
-from helpers import oracle_stage, tiny_model, tiny_people
+from helpers import FixedStage, oracle_stage, tiny_model, tiny_people
 
 SMALL = PeopleConfig(encoder=(8, 8, 8, 8, 8), decoder=(8, 8, 8, 8))
 
@@ -107,18 +107,6 @@ def test_cells_pointing_at_no_centre_belong_to_nobody():
     assert len(decoded.scores) == 0 and not decoded.labels.any()
 
 
-class FixedOutput:
-    """A person-stage backend that answers every frame with one given output."""
-
-    name = "fixed"
-
-    def __init__(self, output: np.ndarray) -> None:
-        self.output = output
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return np.repeat(self.output[None], len(batch), axis=0)
-
-
 def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
@@ -134,7 +122,7 @@ def test_a_centre_without_cells_of_its_own_is_the_depth_around_it(foreground):
     output[2:] = 0.0
     output[0, 52, 65] = 2.0  # the person's centre, cell (row 52, column 65)
     output[1, 37:68, 60:83] = _logit(foreground)  # neither plainly background nor foreground
-    found = PeopleFinder(FixedOutput(output), SMALL, 0.15)(depth)
+    found = PeopleFinder(FixedStage(output), SMALL, 0.15)(depth)
     if foreground < 0.1:  # plainly background around the peak: nobody to crop
         assert found == []
         return

@@ -84,13 +84,13 @@ def decode(output: np.ndarray, config: PeopleConfig, threshold: float) -> Decode
     rows, columns = rows[order], columns[order]
     scores = centre[rows, columns]
     labels = np.zeros(centre.shape, np.int32)
-    decoded = Decoded(labels, scores, np.column_stack([rows, columns]), foreground)
+    cells = np.column_stack([rows, columns])
     if len(rows) == 0:
-        return decoded
+        return Decoded(labels, scores, cells, foreground)
     cell_rows, cell_columns = np.nonzero(foreground >= 0.5)
     offsets = output[2:, cell_rows, cell_columns] * config.offset_scale
     aim = np.column_stack([cell_columns + offsets[0], cell_rows + offsets[1]])
-    centres = np.column_stack([columns, rows]).astype(np.float64)
+    centres = cells[:, ::-1].astype(np.float64)  # (x, y)
     distance = np.linalg.norm(aim[:, None, :] - centres[None], axis=2)  # (cells, people)
     nearest = distance.argmin(axis=1)
     reach = np.linalg.norm(np.column_stack([cell_columns, cell_rows]) - centres[nearest], axis=1)
@@ -98,7 +98,7 @@ def decode(output: np.ndarray, config: PeopleConfig, threshold: float) -> Decode
     kept = distance[np.arange(len(nearest)), nearest] <= 3.0 + 0.5 * reach
     labels[cell_rows[kept], cell_columns[kept]] = nearest[kept] + 1
     labels[rows, columns] = np.arange(1, len(rows) + 1)  # a peak is its own person's
-    return decoded
+    return Decoded(labels, scores, cells, foreground)
 
 
 class PeopleFinder:
@@ -144,7 +144,8 @@ class PeopleFinder:
         for k, (score, peak) in enumerate(zip(decoded.scores, decoded.peaks, strict=True), 1):
             values = sampled[cells == k] if counts[k] >= MIN_CELLS else np.empty(0)
             values = values[np.isfinite(values)]
-            if values.size >= MIN_CELLS:
+            claimed = values.size >= MIN_CELLS
+            if claimed:
                 reference = float(np.median(values))
                 with np.errstate(invalid="ignore"):
                     mask = (full == k) & (np.abs(depth - reference) <= MASK_DEPTH_TOLERANCE_M)
@@ -154,7 +155,6 @@ class PeopleFinder:
                     continue
                 mask, reference = around
             if np.count_nonzero(mask) >= MIN_VALID_PIXELS:
-                claimed = values.size >= MIN_CELLS
                 found.append(Proposal(mask, mask_bounds(mask), reference, float(score), claimed))
         return found
 
