@@ -20,10 +20,16 @@ from depth_pose_ros.inference.backends import (
     export_onnx,
     tensorrt_available,
 )
-from depth_pose_ros.inference.duplicates import keypoint_similarity, without_duplicates
+from depth_pose_ros.inference.duplicates import (
+    DEPTH_APART_M,
+    keypoint_similarity,
+    skeleton_depth,
+    without_duplicates,
+)
 from depth_pose_ros.inference.estimator import (
     CENTRE_ONLY_MARGIN,
     MIN_CROP_EXTENT_M,
+    TURNED_MARGIN,
     PoseEstimator,
     Thresholds,
 )
@@ -561,6 +567,23 @@ def test_of_two_alike_skeletons_the_more_confident_stays():
     assert len(without_duplicates([first, other, copy], threshold=1.0)) == 3
 
 
+def test_alike_skeletons_far_apart_in_depth_are_a_person_and_someone_behind():
+    def at_depth(offset: tuple[float, float], score: float, metres: float) -> Skeleton:
+        skeleton = skeleton_at(offset, score)
+        skeleton.xyz = np.tile([0.0, 0.0, metres], (21, 1)).astype(np.float32)
+        skeleton.xyz[:5] = np.nan  # joints without depth do not count
+        return skeleton
+
+    front = at_depth((0, 0), 0.8, 2.0)
+    behind = at_depth((3, 1), 0.5, 2.0 + DEPTH_APART_M + 0.2)
+    same_body = at_depth((3, 1), 0.5, 2.0 + DEPTH_APART_M - 0.2)
+    assert without_duplicates([behind, front], threshold=0.4) == [front, behind]
+    assert without_duplicates([same_body, front], threshold=0.4) == [front]
+    unknown = skeleton_at((3, 1), 0.5)  # no depth at all: judged by the image alone
+    assert np.isnan(skeleton_depth(unknown))
+    assert without_duplicates([unknown, front], threshold=0.4) == [front]
+
+
 def test_the_estimator_reports_a_person_the_stage_found_twice_once(monkeypatch):
     frame = generate_v1_frame("test", 5, 3, people=1)
     depth = frame_depth(frame)
@@ -585,3 +608,70 @@ def test_a_person_the_stage_saw_only_as_a_centre_needs_a_surer_skeleton(monkeypa
     reported = estimator(depth, frame.intrinsics)
     assert len(reported) == (confidence >= 0.3 + CENTRE_ONLY_MARGIN)
     assert all(s.score == pytest.approx(confidence) for s in reported)
+
+
+# --- people lying down: turned views ------------------------------------------------------
+
+
+class PerViewBackend:
+    """Heatmaps with one Gaussian peak, off the crop's centre, valued per crop of a region's
+    views in turn (upright, turned +90, turned -90); records each batch's size."""
+
+    name = "per-view"
+
+    def __init__(self, *values: float) -> None:
+        self.values, self.batches = values, []
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.batches.append(len(batch))
+        height, width = batch.shape[2] // 8, batch.shape[3] // 8
+        rows, columns = np.mgrid[:height, :width]
+        peak = np.exp(-((columns - width // 2) ** 2 + rows**2) / 2.0)  # top row, middle
+        values = [self.values[i % len(self.values)] for i in range(len(batch))]
+        return np.stack([np.broadcast_to(v * peak, (21, height, width)) for v in values])
+
+
+def lying_estimator(monkeypatch, backend, rows: slice, columns: slice):
+    """An estimator whose person stage proposes one person covering `rows` x `columns`."""
+    frame = generate_v1_frame("test", 5, 3, people=1)
+    estimator = estimator_for(frame, backend)
+    mask = np.zeros((424, 512), bool)
+    mask[rows, columns] = True
+    box = (columns.start, rows.start, columns.stop - 1, rows.stop - 1)
+    proposal = Proposal(mask, box, 3.0, 0.9)
+    monkeypatch.setattr(estimator.finder, "find", lambda depth, fx=None: [proposal])
+    depth = np.full((424, 512), 3.0, np.float32)
+    return estimator, depth, estimator._region(proposal, frame.intrinsics)
+
+
+BAR = Thresholds().person + TURNED_MARGIN  # what a turned view must score
+
+
+@pytest.mark.parametrize(
+    ("views", "reported"),
+    [
+        ((0.35, BAR + 0.05, BAR), BAR + 0.05),  # the best turned view beats the upright one
+        ((0.35, BAR - 0.02, 0.3), 0.35),  # beats it, but under the person threshold + margin
+        ((0.2, BAR - 0.02, 0.3), None),  # nothing passes
+    ],
+)
+def test_a_person_wider_than_tall_is_also_seen_turned_a_quarter(monkeypatch, views, reported):
+    backend = PerViewBackend(*views)
+    wide = (slice(200, 240), slice(150, 330))
+    estimator, depth, region = lying_estimator(monkeypatch, backend, *wide)
+    skeletons = estimator(depth, KINECT_V2)
+    assert backend.batches == [3]  # upright, +90 and -90 in one batch
+    assert [s.score for s in skeletons] == ([] if reported is None else [pytest.approx(reported)])
+    if skeletons:
+        # The peak lies about straight above the crop's centre; a turned view puts it beside it.
+        offset = skeletons[0].uv[0] - (region.box.cx, region.box.cy)
+        turned = reported != views[0]
+        across, along = (0, 1) if turned else (1, 0)
+        assert abs(offset[across]) > 3 * abs(offset[along])
+
+
+def test_a_person_taller_than_wide_is_seen_upright_only(monkeypatch):
+    backend = PerViewBackend(0.6)
+    estimator, depth, _ = lying_estimator(monkeypatch, backend, slice(100, 330), slice(200, 260))
+    assert len(estimator(depth, KINECT_V2)) == 1 and backend.batches == [1]
+    assert len(estimator.crops(depth, KINECT_V2)) == 1
