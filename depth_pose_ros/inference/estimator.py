@@ -11,7 +11,8 @@ quarter each way; with `flip_test`, each crop also mirrored in the same batch an
 heatmaps averaged); peaks decoded and mapped back to image pixels; 3D from the person's depth
 around each joint; per-joint states from the confidence (TRACKED, INFERRED, NOT_TRACKED
 without depth or below the lower threshold); a skeleton of someone a more confident one
-already shows is dropped (a person the stage split in two). Nothing is remembered between frames.
+already shows is dropped (a person the stage split in two), unless the two are far apart in
+depth (someone behind). Nothing is remembered between frames.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class PoseEstimator:
     def _region(self, proposal: Proposal, intrinsics: CameraIntrinsics) -> PersonRegion:
         """The crop around a proposal's pixels, widened about their centre to the least extent."""
         margin = self.config.box_margin
-        box = CropBox.around_mask(proposal.mask, margin)
+        box = CropBox.around(*proposal.box, margin)  # the box is the mask's bounds
         focal_length = (intrinsics.fx + intrinsics.fy) / 2
         least = margin * focal_length * MIN_CROP_EXTENT_M / proposal.reference_depth
         if box.size < least:
@@ -205,19 +206,21 @@ class PoseEstimator:
         angles = [_view_angles(region) for region in regions]
         batch, affines = self._batch(depth, regions, angles)
         heatmaps = self._heatmaps(batch)
-        views = [(*decode(out), affine) for out, affine in zip(heatmaps, affines, strict=True)]
+        decoded = [decode(output) for output in heatmaps]
+        scores = [float(confidence.mean()) for _, confidence in decoded]
         thresholds = self.thresholds
         least = least or [thresholds.person] * len(regions)
         skeletons = []
-        first = 0
+        end = 0
         for region, region_angles, needed in zip(regions, angles, least, strict=True):
-            chosen = _chosen_view(views[first : first + len(region_angles)], needed)
-            first += len(region_angles)
+            start, end = end, end + len(region_angles)  # this region's views in the batch
+            chosen = _chosen_view(scores[start:end], needed)
             if chosen is None:
                 continue
-            points, confidence, affine = chosen
-            score = float(confidence.mean())
-            uv = to_image(points, affine, self.config.stride)
+            view = start + chosen
+            points, confidence = decoded[view]
+            score = scores[view]
+            uv = to_image(points, affines[view], self.config.stride)
             xyz = lift(uv, depth, intrinsics, region.mask, region.reference_depth)
             state = np.where(
                 confidence >= thresholds.tracked,
@@ -251,20 +254,14 @@ def _view_angles(region: PersonRegion) -> tuple[float, ...]:
     return (0.0, *TURNED_DEGREES) if x1 - x0 >= y1 - y0 else (0.0,)
 
 
-def _chosen_view(
-    views: list[tuple[np.ndarray, np.ndarray, np.ndarray]], least: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Of one region's decoded views (points, confidence, affine; upright first), the best
+def _chosen_view(scores: list[float], least: float) -> int | None:
+    """Which of one region's views (their scores, upright first) gives its skeleton: the best
     turned one if it beats the upright one and passes `least` by TURNED_MARGIN, else the
-    upright one if it passes `least`, else None."""
-    upright, *turned = views
-    score = float(upright[1].mean())
-    if turned:
-        best = max(turned, key=lambda view: float(view[1].mean()))
-        best_score = float(best[1].mean())
-        if best_score > score and best_score >= least + TURNED_MARGIN:
-            return best
-    return upright if score >= least else None
+    upright one if it passes `least`, else none."""
+    best = int(np.argmax(scores))  # the first of equals: a turned view must beat the upright
+    if best > 0 and scores[best] >= least + TURNED_MARGIN:
+        return best
+    return 0 if scores[0] >= least else None
 
 
 def _most_confident_first(skeletons: list[Skeleton]) -> list[Skeleton]:
