@@ -87,6 +87,35 @@ def test_flipping_swaps_left_and_right_joints(frames):
     np.testing.assert_allclose(flipped_maps, maps[schema.FLIP_PERMUTATION][:, :, ::-1], atol=1e-6)
 
 
+def test_a_turned_share_of_crops_shows_people_at_any_angle(frames, monkeypatch):
+    """Rotation stays within +-4 degrees, but a `turned` share of the crops shows the person at
+    any angle (lying, bent over)."""
+    from depth_pose_ros.training import data
+
+    rotations: list[float] = []
+
+    def recording(*args, **kwargs):
+        rotations.append(args[4])  # prepare_crop(depth, box, reference, config, rotation, flip)
+        return data_prepare_crop(*args, **kwargs)
+
+    data_prepare_crop = data.prepare_crop
+    monkeypatch.setattr(data, "prepare_crop", recording)
+    config = TINY.with_changes(input_size=(128, 128))
+    sample_index, person_index = PersonCrops(frames, config, Augmentation.none()).items[0]
+    sample = frames[sample_index]
+
+    def drawn(turned: float) -> np.ndarray:
+        rotations.clear()
+        crops = PersonCrops(frames, config, replace(Augmentation(), turned=turned))
+        for seed in range(200):
+            crops.make(sample, person_index, np.random.default_rng(seed))
+        return np.abs(rotations)
+
+    assert drawn(0.0).max() <= 4.0
+    turned = drawn(0.5)
+    assert 0.35 < np.mean(turned > 4.0) < 0.65 and turned.max() > 170.0
+
+
 def test_crops_can_see_the_frame_with_the_sensors_scattered_dropouts_filled(frames):
     config = TINY.with_changes(input_size=(128, 128))
     sample_index, person_index = PersonCrops(frames, config, Augmentation.none()).items[0]

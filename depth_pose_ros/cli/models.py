@@ -41,6 +41,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_pose(args: argparse.Namespace, data: object, val: object) -> list[dict[str, float]]:
     from depth_pose_ros.model.network import CONFIGS
+    from depth_pose_ros.training.data import Augmentation
     from depth_pose_ros.training.trainer import TrainSettings, train
 
     if args.config not in CONFIGS:
@@ -65,6 +66,7 @@ def _train_pose(args: argparse.Namespace, data: object, val: object) -> list[dic
         val_people=args.val_people,
         label_noise=args.label_noise,
         people=args.people,
+        augmentation=Augmentation(turned=args.turned),
     )
     return train(data, args.out, settings, val=val)  # type: ignore[arg-type]
 
@@ -268,6 +270,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=0.0,
         help="train on Kinect-like noisy labels: joint error as a fraction of person size",
+    )
+    training.add_argument(
+        "--turned",
+        type=float,
+        default=0.0,
+        help="pose stage: share of crops rotated by any angle, not only +-4 degrees (people "
+        "lying or bent over)",
     )
     training.set_defaults(handler=_train)
 

@@ -82,8 +82,8 @@ def decode(
     The peak is read from the heatmap blurred by `smoothing` cells (0: as it is), since a
     network's heatmaps are not clean Gaussians and one noisy cell moves a raw peak; then one
     Newton step on the log-heatmap around it refines it (exact for a Gaussian; after the blur,
-    within a 50th of a cell away from the border), kept within half a cell; peaks on the border or not locally
-    concave keep the cell centre.
+    within a 50th of a cell away from the border), kept within half a cell; peaks on the border
+    or not locally concave keep the cell centre.
     """
     joints, height, width = heatmaps.shape
     confidence = heatmaps.reshape(joints, -1).max(axis=1)

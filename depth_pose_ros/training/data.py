@@ -2,12 +2,12 @@
 
 One sample is one annotated person: the square crop around their mask or, without masks, around
 their labelled joints; a share of them cropped loosely (scaled 0.7-1.5 and shifted by up to a
-fifth), as a person stage's boxes can be (parts of people, people with their chair).
-Augmentations (training only): horizontal flip with left and right joints swapped, a random
-scale and shift of the crop (the paper's random 488x400 crop resized back), rotation in [-4, 4]
-degrees, and depth-specific ones: a shifted reference depth, the sensor's scattered dropouts
-filled in a share of the frames (real cameras leave fewer than the synthetic one), sensor noise
-and holes.
+fifth), as a person stage's boxes can be (parts of people, people with their chair). Augmentations
+(training only): horizontal flip with left and right joints swapped, a random scale and shift of the
+crop (the paper's random 488x400 crop resized back), rotation in [-4, 4] degrees (and, for a
+`turned` share of the crops, by any angle), and depth-specific ones: a shifted reference depth, the
+sensor's scattered dropouts filled in a share of the frames (real cameras leave fewer than the
+synthetic one), sensor noise and holes.
 
 Negatives (a `negatives` share of all samples) cover nobody: person-sized objects where the
 data marks them (mask value 255: coats on a rack, a punching bag, an office chair) or else a
@@ -48,6 +48,7 @@ class Augmentation:
     holes: float = 0.05  # max fraction of pixels knocked out in blobs
     loose: float = 0.3  # share of crops scaled 0.7-1.5 and shifted by up to 0.2
     filled: float = 0.5  # share of frames whose scattered dropouts are filled first
+    turned: float = 0.0  # share of crops rotated by any angle (people lying or bent over)
 
     @classmethod
     def none(cls) -> Augmentation:
@@ -178,7 +179,10 @@ class PersonCrops(TorchDataset):
         shift = rng.uniform(-aug.shift, aug.shift, size=2) * box.size
         box = CropBox(box.cx + shift[0], box.cy + shift[1], side)
         flip = aug.flip and rng.random() < 0.5
-        rotation = rng.uniform(-aug.rotation_degrees, aug.rotation_degrees)
+        if aug.turned > 0 and rng.random() < aug.turned:  # drawn only when asked for: runs
+            rotation = rng.uniform(-180.0, 180.0)  # without it repeat as they did before
+        else:
+            rotation = rng.uniform(-aug.rotation_degrees, aug.rotation_degrees)
         reference += rng.uniform(-aug.reference_jitter_m, aug.reference_jitter_m)
         depth = fill_dropouts(sample.depth) if rng.random() < aug.filled else sample.depth
         crop, affine = prepare_crop(depth, box, reference, self.config, rotation, flip)
