@@ -60,6 +60,21 @@ def test_onnxruntime_agrees_with_pytorch():
     np.testing.assert_allclose(actual, expected, atol=tolerance, rtol=0)
 
 
+def test_onnxruntime_agrees_with_pytorch_with_an_upsampling_head():
+    torch.manual_seed(0)
+    model = DepthPoseNet(CONFIGS["lite"].with_changes(upsample=1))
+    for module in model.upsampling.modules():  # a trained head, not its identity start
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.normal_(module.weight, std=0.05)
+    model.eval()
+    batch = np.random.default_rng(0).uniform(-1, 1, size=(2, 1, 128, 128)).astype(np.float32)
+    expected = TorchBackend(model)(batch)
+    actual = OnnxRuntimeBackend(export_onnx(model))(batch)
+    assert actual.shape == expected.shape == (2, 21, 32, 32)
+    tolerance = 1e-4 * max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(actual, expected, atol=tolerance, rtol=0)
+
+
 def test_exported_onnx_takes_any_batch_and_image_size():
     model = tiny_model().eval()
     backend = OnnxRuntimeBackend(export_onnx(model))

@@ -59,6 +59,29 @@ def test_stride_follows_the_backbone_pooling():
         DepthPoseNet(TINY.with_changes(backbone=(16, "P")))
 
 
+def test_an_upsampling_head_gives_finer_heatmaps_and_starts_as_the_stages_resized():
+    """Each upsampling level halves the output's stride; the head starts as the last stage's
+    heatmaps resized up (bilinear, 2x per level), so a head added to
+    trained stages begins where they are, and the stages keep their own stride."""
+    from torch.nn import functional
+
+    for levels in (1, 2):
+        config = TINY.with_changes(upsample=levels)
+        assert (config.stage_stride, config.stride) == (8, 8 // 2**levels)
+        assert ModelConfig.from_dict(config.to_dict()) == config
+        torch.manual_seed(0)
+        model = DepthPoseNet(config).eval()
+        with torch.inference_mode():
+            stages = model(torch.randn(2, 1, 64, 64), all_stages=True)
+        assert [p.shape[2:] for p in stages] == [(8, 8), (8, 8), config.heatmap_size]
+        assert config.heatmap_size == (64 // config.stride,) * 2
+        resized = stages[-2]
+        for _ in range(levels):
+            resized = functional.interpolate(resized, scale_factor=2, mode="bilinear")
+        torch.testing.assert_close(stages[-1], resized, atol=1e-6, rtol=0)
+    assert TINY.stride == TINY.stage_stride == 8  # no head: the stages' heatmaps are the output
+
+
 def test_configs_saved_before_the_input_contract_get_the_values_they_were_trained_with():
     old = {k: v for k, v in CONFIGS["lite"].to_dict().items() if k in OLD_KEYS}
     config = ModelConfig.from_dict(old)

@@ -144,6 +144,42 @@ def test_loss_weights_missing_joints_out():
     assert stage_loss([prediction, prediction], target, weight).item() == pytest.approx(32.0)
 
 
+def test_a_coarser_stage_is_judged_against_the_targets_resized_up_to_them():
+    target = torch.rand(2, 3, 8, 8)
+    weight = torch.ones(2, 3)
+    coarse = torch.rand(2, 3, 4, 4)
+    resized = torch.nn.functional.interpolate(coarse, size=(8, 8), mode="bilinear")
+    assert stage_loss([coarse, target], target, weight).item() == pytest.approx(
+        stage_loss([resized], target, weight).item()
+    )
+
+
+def test_an_upsampling_head_trains_on_top_of_initial_weights(frames, tmp_path):
+    """--upsample over --init weights: the stages start as those weights, the new head as their
+    heatmaps resized up; the run's weights have the head; a head of other levels is refused."""
+    config = TINY.with_changes(input_size=(128, 128))
+    first = tmp_path / "first"
+    train(frames, first, settings(config=config, epochs=1), progress=False)
+    out = tmp_path / "fine"
+    init = str(first / "last.pt")
+    rows = train(frames, out, settings(epochs=1, init=init, upsample=1), val=frames, progress=False)
+    model, _ = weights.load(out / "best.pt")
+    assert model.config == config.with_changes(upsample=1) and model.config.stride == 4
+    assert np.isfinite(rows[-1]["train_loss"]) and 0.0 <= rows[-1]["val_mAP"] <= 1.0
+    initial, _ = weights.load(init)
+    still = tmp_path / "still"  # at lr 0 the weights stay where they started
+    train(frames, still, settings(epochs=1, init=init, upsample=1, lr=0.0), progress=False)
+    started, _ = weights.load(still / "last.pt")
+    parameters = dict(started.named_parameters())
+    for name, value in initial.named_parameters():
+        torch.testing.assert_close(parameters[name], value, atol=0, rtol=0)
+    head = started.upsampling.head.weight[:, :, 0, 0]
+    torch.testing.assert_close(head[:, -21:], torch.eye(21), atol=0, rtol=0)
+    assert not head[:, :-21].any()
+    with pytest.raises(ValueError, match="upsampling levels"):
+        train(frames, tmp_path / "other", settings(epochs=1, init=str(out / "last.pt"), upsample=2))
+
+
 def test_training_writes_logs_and_weights_and_resumes(frames, tmp_path):
     out = tmp_path / "run"
     rows = train(frames, out, settings(), val=frames, progress=False)

@@ -67,6 +67,7 @@ def _train_pose(args: argparse.Namespace, data: object, val: object) -> list[dic
         label_noise=args.label_noise,
         people=args.people,
         augmentation=Augmentation(turned=args.turned),
+        upsample=args.upsample,
     )
     return train(data, args.out, settings, val=val)  # type: ignore[arg-type]
 
@@ -277,6 +278,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=0.0,
         help="pose stage: share of crops rotated by any angle, not only +-4 degrees (people "
         "lying or bent over)",
+    )
+    training.add_argument(
+        "--upsample",
+        type=int,
+        help="pose stage: deconvolution levels after the stages, each halving the heatmaps' "
+        "stride (1: stride 4); with --init, a new head on those weights",
     )
     training.set_defaults(handler=_train)
 

@@ -5,7 +5,9 @@ channel) and two convolutions reducing to the feature maps F; an initial stage P
 T-1 refinement stages Pt = psi_t(F + P(t-1)) with dropout between stages. Optionally every stage
 is attention-gated (Sun et al., "Focus on what's important"): it also predicts a mask M that
 gates the next stage's input, and its prediction keeps the previous one where the mask
-discarded it: Pt = Ht + P(t-1) * (1 - M(t-1)).
+discarded it: Pt = Ht + P(t-1) * (1 - M(t-1)). Optionally (`upsample` levels) a deconvolution
+head on top of the stages gives the heatmaps at a finer stride: the last stage's heatmaps
+resized up, corrected by convolutions of F and PT resized up too.
 
 Every size is a config value (`ModelConfig`); `CONFIGS` holds the named ones.
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional
 
 from depth_pose_ros.core.schema import NUM_JOINTS
 
@@ -49,13 +52,19 @@ class ModelConfig:
     invalid_value: float = 1.0  # what holes read as: far background, as on a real sensor
     box_margin: float = 1.25  # crop side / longer side of the person's box
     heatmap_sigma: float = 7.0  # target Gaussian sigma in input pixels (the paper's eq. 4)
+    upsample: int = 0  # 2x deconvolution levels after the stages: output stride halves per level
 
     kind = "pose"  # what weights files call this kind of network (not a field)
 
     @property
-    def stride(self) -> int:
-        """Input pixels per heatmap cell: 2 per max pool of the backbone."""
+    def stage_stride(self) -> int:
+        """Input pixels per cell of the stages' heatmaps: 2 per max pool of the backbone."""
         return 2 ** sum(1 for item in self.backbone if item == "M")
+
+    @property
+    def stride(self) -> int:
+        """Input pixels per cell of the output heatmaps: the stages', halved per upsample level."""
+        return self.stage_stride // 2**self.upsample
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
@@ -169,8 +178,48 @@ class Stage(nn.Module):
         return out, None
 
 
+class Upsampling(nn.Module):
+    """Heatmaps `levels` times 2x finer than the stages': each level resizes F and the last
+    stage's heatmaps up 2x (bilinear) and reads them with two 3x3 convolutions; a 1x1
+    convolution then reads those features beside the stage's heatmaps resized up the same way
+    (bilinear, 2x per level, cell centres onto cell centres). It starts as exactly that resize
+    (identity on the heatmaps, zero on the features), so a head added to trained stages begins
+    where they are. (Resizing rather than transposed convolutions: ONNX Runtime's int8 tooling
+    then infers every shape.)"""
+
+    def __init__(self, in_channels: int, config: ModelConfig) -> None:
+        super().__init__()
+        channels = config.scaled(config.stage_channels)
+        layers: list[nn.Module] = []
+        for level in range(config.upsample):
+            layers.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+            layers += _conv(in_channels if level == 0 else channels, channels, 3, config.batch_norm)
+            layers += _conv(channels, channels, 3, config.batch_norm)
+        self.body = nn.Sequential(*layers)
+        self.levels = config.upsample
+        self.joints = config.joints
+        self.head = nn.Conv2d(channels + config.joints, config.joints, 1)
+
+    def reset_head(self) -> None:
+        """The head's start: the resized heatmaps passed through, the features not yet read."""
+        with torch.no_grad():
+            nn.init.zeros_(self.head.weight)
+            self.head.weight[:, -self.joints :, 0, 0] = torch.eye(self.joints)
+            nn.init.zeros_(self.head.bias)  # type: ignore[arg-type]
+
+    def forward(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+        finer = self.body(torch.cat([features, heatmaps], dim=1))
+        resized = heatmaps
+        for _ in range(self.levels):  # as the features are, so that ONNX shapes match
+            resized = functional.interpolate(
+                resized, scale_factor=2, mode="bilinear", align_corners=False
+            )
+        return self.head(torch.cat([finer, resized], dim=1))
+
+
 class DepthPoseNet(nn.Module):
-    """Heatmaps of K joints at `config.stride` from a (N, 1, H, W) normalised depth crop."""
+    """Heatmaps of K joints at `config.stride` from a (N, 1, H, W) normalised depth crop (the
+    stages' at `config.stage_stride`)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -182,17 +231,23 @@ class DepthPoseNet(nn.Module):
             Stage(features + config.joints, config, config.refine) for _ in range(config.stages - 1)
         )
         self.dropout = nn.Dropout2d(config.dropout)
+        self.upsampling = (
+            Upsampling(features + config.joints, config) if config.upsample > 0 else None
+        )
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 nn.init.zeros_(module.bias)  # type: ignore[arg-type]
         for stage in (self.initial, *self.refinements):  # start from near-empty heatmaps
             nn.init.normal_(stage.head.weight, std=1e-3)
+        if self.upsampling is not None:
+            self.upsampling.reset_head()
 
     def forward(
         self, x: torch.Tensor, all_stages: bool = False
     ) -> torch.Tensor | list[torch.Tensor]:
-        """The last stage's heatmaps, or every stage's (the loss supervises all of them)."""
+        """The output heatmaps, or every stage's and then the upsampling head's if there is one
+        (the loss supervises all of them)."""
         features = self.features(x)
         prediction, mask = self.initial(features)
         predictions = [prediction]
@@ -203,6 +258,9 @@ class DepthPoseNet(nn.Module):
             heatmaps, next_mask = stage(stage_input)
             prediction = heatmaps if mask is None else heatmaps + prediction * (1 - mask)
             mask = next_mask
+            predictions.append(prediction)
+        if self.upsampling is not None:
+            prediction = self.upsampling(features, prediction)
             predictions.append(prediction)
         return predictions if all_stages else prediction
 

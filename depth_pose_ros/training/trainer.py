@@ -58,6 +58,7 @@ class TrainSettings:
     negatives: float = 0.2  # share of samples that cover nobody (objects, bits of the scene)
     people: str | None = None  # person-stage weights: also validate the whole estimator
     label_noise: float = 0.0  # Kinect-like annotation errors (fraction of a person's size)
+    upsample: int | None = None  # the config's upsampling levels, also over --init weights' own
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -103,6 +104,25 @@ def save_epoch(
     return best
 
 
+def _start_from(model: DepthPoseNet, initial: DepthPoseNet) -> None:
+    """`initial`'s weights in `model`; an upsampling head `initial` lacks keeps its own start
+    (the stages' heatmaps resized up), one of other levels than `model`'s is an error."""
+    model_head, initial_head = model.upsampling, initial.upsampling
+    if initial_head is not None and model.config.upsample != initial.config.upsample:
+        raise ValueError(
+            f"--init has {initial.config.upsample} upsampling levels, not "
+            f"{model.config.upsample}: start from weights without them or with as many"
+        )
+    missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
+    added = model_head is not None and initial_head is None
+    if unexpected or (
+        missing and not (added and all(k.startswith("upsampling.") for k in missing))
+    ):
+        raise ValueError(
+            f"--init does not fit the model: missing {missing}, unexpected {unexpected}"
+        )
+
+
 def _freeze(model: DepthPoseNet, mode: str) -> None:
     """Freeze parameters for a fine-tuning mode."""
     if mode not in FINETUNE_MODES:
@@ -113,6 +133,8 @@ def _freeze(model: DepthPoseNet, mode: str) -> None:
         model.requires_grad_(False)
         last = model.refinements[-1] if len(model.refinements) else model.initial
         last.requires_grad_(True)
+        if model.upsampling is not None:  # the output's own layers, after the last stage
+            model.upsampling.requires_grad_(True)
 
 
 class TrainLog:
@@ -190,13 +212,15 @@ def train(
     if settings.init is not None:  # the architecture comes with the weights
         initial, metadata = weights.load(settings.init)
         config = initial.config
+    if settings.upsample is not None:
+        config = replace(config, upsample=settings.upsample)
     if settings.finetune is not None:
         if initial is None:
             raise ValueError("fine-tuning needs --init: the weights to start from")
         config = replace(config, dropout=0.5)
     model = DepthPoseNet(config)
     if initial is not None:
-        model.load_state_dict(initial.state_dict())
+        _start_from(model, initial)
     if settings.finetune is not None:
         _freeze(model, settings.finetune)
     model.to(device)
