@@ -282,7 +282,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     training.add_argument(
         "--upsample",
         type=int,
-        help="pose stage: deconvolution levels after the stages, each halving the heatmaps' "
+        help="pose stage: upsampling levels after the stages, each halving the heatmaps' "
         "stride (1: stride 4); with --init, a new head on those weights",
     )
     training.set_defaults(handler=_train)

@@ -5,7 +5,7 @@ channel) and two convolutions reducing to the feature maps F; an initial stage P
 T-1 refinement stages Pt = psi_t(F + P(t-1)) with dropout between stages. Optionally every stage
 is attention-gated (Sun et al., "Focus on what's important"): it also predicts a mask M that
 gates the next stage's input, and its prediction keeps the previous one where the mask
-discarded it: Pt = Ht + P(t-1) * (1 - M(t-1)). Optionally (`upsample` levels) a deconvolution
+discarded it: Pt = Ht + P(t-1) * (1 - M(t-1)). Optionally (`upsample` levels) an upsampling
 head on top of the stages gives the heatmaps at a finer stride: the last stage's heatmaps
 resized up, corrected by convolutions of F and PT resized up too.
 
@@ -52,7 +52,7 @@ class ModelConfig:
     invalid_value: float = 1.0  # what holes read as: far background, as on a real sensor
     box_margin: float = 1.25  # crop side / longer side of the person's box
     heatmap_sigma: float = 7.0  # target Gaussian sigma in input pixels (the paper's eq. 4)
-    upsample: int = 0  # 2x deconvolution levels after the stages: output stride halves per level
+    upsample: int = 0  # 2x upsampling levels after the stages: output stride halves per level
 
     kind = "pose"  # what weights files call this kind of network (not a field)
 
