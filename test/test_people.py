@@ -214,6 +214,31 @@ def test_person_stage_training_writes_logs_and_weights_and_resumes(frames, tmp_p
         train_people(frames, tmp_path / "run", PeopleSettings(epochs=3), progress=False)
 
 
+def test_person_stage_training_can_start_from_weights_with_their_config(frames, tmp_path):
+    """--init for the person stage: a new run on given weights (their config, not the
+    settings'), with a fresh schedule; at learning rate 0 they stay exactly those weights."""
+    first = PeopleSettings(config=SMALL, epochs=1, batch_size=2, val_frames=2)
+    train_people(frames, tmp_path / "first", first, progress=False)
+    start = str(tmp_path / "first" / "best.pt")
+    still = PeopleSettings(epochs=1, batch_size=2, lr=0.0, val_frames=2, init=start)
+    rows = train_people(frames, tmp_path / "still", still, val=frames, progress=False)
+    assert [r["epoch"] for r in rows] == [1] and 0.0 <= rows[0]["val_recall"] <= 1.0
+    initial, _ = weights.load_people(start)
+    trained, _ = weights.load_people(tmp_path / "still" / "last.pt")
+    assert trained.config == SMALL
+    after = trained.state_dict()
+    for name, value in initial.state_dict().items():
+        if not name.endswith("num_batches_tracked") and "running_" not in name:
+            assert torch.equal(value, after[name]), name
+    moved = PeopleSettings(epochs=1, batch_size=2, lr=1e-2, init=start)
+    train_people(frames, tmp_path / "moved", moved, progress=False)
+    changed, _ = weights.load_people(tmp_path / "moved" / "last.pt")
+    assert not torch.equal(changed.head.weight, initial.head.weight)
+    with pytest.raises(weights.WeightsError, match="holds pose weights"):
+        pose = weights.save(tmp_path / "pose.pt", tiny_model())
+        train_people(frames, tmp_path / "wrong", PeopleSettings(init=str(pose)), progress=False)
+
+
 def test_pose_weights_are_not_people_weights(tmp_path):
     path = weights.save(tmp_path / "pose.pt", tiny_model())
     with pytest.raises(weights.WeightsError, match="holds pose weights, not people weights"):

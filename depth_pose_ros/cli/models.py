@@ -30,6 +30,7 @@ def _train(args: argparse.Namespace) -> int:
             lr=args.lr,
             seed=args.seed,
             workers=args.workers,
+            init=args.init,
         )
         rows = train_people(data, args.out, people, val=val)
     else:
@@ -261,7 +262,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     training.add_argument("--seed", type=int, default=0, help="initialisation and sampling")
     training.add_argument("--workers", type=int, default=1, help="data loading processes")
     training.add_argument("--finetune", choices=["all", "blk", "last"], help="needs --init")
-    training.add_argument("--init", help="weights to start from (name or .pt)")
+    training.add_argument(
+        "--init", help="weights to start from (name or .pt; pose or person stage)"
+    )
     training.add_argument("--val-people", type=int, default=400, help="people validated")
     training.add_argument(
         "--people", help="person-stage weights: also validate the whole estimator (pose stage)"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from depth_pose_ros.core.depth_image import fill_dropouts, within_range
 from depth_pose_ros.data.sample import Dataset, Sample
 from depth_pose_ros.inference.backends import TorchBackend
 from depth_pose_ros.inference.people import FOCAL_TOLERANCE, PeopleFinder
+from depth_pose_ros.model import weights
 from depth_pose_ros.model.people import PeopleConfig, PeopleNet
 from depth_pose_ros.training.trainer import TrainLog, cosine_lr, resume, save_epoch
 
@@ -55,6 +56,7 @@ class PeopleSettings:
     scale: tuple[float, float] = (0.7, 1.6)
     filled: float = 0.5  # share of frames whose scattered dropouts are filled first
     val_frames: int = 300
+    init: str | None = None  # person-stage weights to start from (their config replaces config)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -264,7 +266,13 @@ def train_people(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
-    model = PeopleNet(settings.config)
+    if settings.init is not None:  # the architecture comes with the weights
+        initial, _ = weights.load_people(settings.init)
+        settings = replace(settings, config=initial.config)
+        model = PeopleNet(settings.config)
+        model.load_state_dict(initial.state_dict())
+    else:
+        model = PeopleNet(settings.config)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
