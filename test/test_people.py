@@ -234,8 +234,8 @@ def test_person_stage_training_can_start_from_weights_with_their_config(frames, 
     train_people(frames, tmp_path / "moved", moved, progress=False)
     changed, _ = weights.load_people(tmp_path / "moved" / "last.pt")
     assert not torch.equal(changed.head.weight, initial.head.weight)
+    pose = weights.save(tmp_path / "pose.pt", tiny_model())
     with pytest.raises(weights.WeightsError, match="holds pose weights"):
-        pose = weights.save(tmp_path / "pose.pt", tiny_model())
         train_people(frames, tmp_path / "wrong", PeopleSettings(init=str(pose)), progress=False)
 
 

@@ -267,10 +267,8 @@ def train_people(
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
     if settings.init is not None:  # the architecture comes with the weights
-        initial, _ = weights.load_people(settings.init)
-        settings = replace(settings, config=initial.config)
-        model = PeopleNet(settings.config)
-        model.load_state_dict(initial.state_dict())
+        model, _ = weights.load_people(settings.init)
+        settings = replace(settings, config=model.config)
     else:
         model = PeopleNet(settings.config)
     optimiser = torch.optim.AdamW(
