@@ -30,6 +30,11 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "flip_test", default_value="false", description="crops mirrored too (2x network)"
         ),
+        DeclareLaunchArgument(
+            "second_look",
+            default_value="false",
+            description="cut-off skeletons looked at again in a crop around their joints",
+        ),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
         DeclareLaunchArgument("rviz", default_value="false", description="also start rviz"),
         DeclareLaunchArgument(
@@ -50,6 +55,7 @@ def generate_launch_description() -> LaunchDescription:
                 "people": LaunchConfiguration("people"),
                 "backend": LaunchConfiguration("backend"),
                 "flip_test": LaunchConfiguration("flip_test"),
+                "second_look": LaunchConfiguration("second_look"),
                 "use_sim_time": LaunchConfiguration("use_sim_time"),
             },
         ],

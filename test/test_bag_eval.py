@@ -57,8 +57,10 @@ def test_eval_bag_writes_outputs_metrics_and_pictures(tmp_path, tiny_weights, re
     assert main(arguments) == 1, "an evaluation is never overwritten"
     assert figures["flip_test"] is False
     flipped = tmp_path / "flipped"
-    assert main([*arguments[:3], str(flipped), *arguments[4:], "--flip-test"]) == 0
-    assert json.loads((flipped / "metrics.json").read_text())["flip_test"] is True
+    options = ["--flip-test", "--second-look"]
+    assert main([*arguments[:3], str(flipped), *arguments[4:], *options]) == 0
+    figures = json.loads((flipped / "metrics.json").read_text())
+    assert figures["flip_test"] is figures["second_look"] is True
 
 
 def test_bags_without_camera_info_need_intrinsics(tmp_path, tiny_weights, recording):

@@ -690,3 +690,81 @@ def test_a_person_taller_than_wide_is_seen_upright_only(monkeypatch):
     estimator, depth, _ = lying_estimator(monkeypatch, backend, slice(100, 330), slice(200, 260))
     assert len(estimator(depth, KINECT_V2)) == 1 and backend.batches == [1]
     assert len(estimator.crops(depth, KINECT_V2)) == 1
+
+
+# --- people the stage found only part of: a second look ----------------------------------
+
+
+class TopSeekingBackend:
+    """A stand-in network that spreads the joints down the crop's nearby pixels from their top
+    row to a little above their bottom one, at `cut` confidence when they reach the crop's top
+    row (the person goes on above it) and `whole` otherwise. Keeps every batch it is given."""
+
+    name = "top-seeking"
+
+    def __init__(self, cut: float, whole: float) -> None:
+        self.cut, self.whole, self.batches = cut, whole, []
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        from depth_pose_ros.model.heatmaps import targets
+
+        self.batches.append(batch.copy())
+        height, width = batch.shape[2] // 8, batch.shape[3] // 8
+        out = []
+        for crop in batch[:, 0]:
+            rows, columns = np.nonzero(np.abs(crop) < 0.5)
+            spread = np.linspace(rows.min(), rows.max() - 0.05 * len(crop), 21)  # ankles: above
+            joints = np.column_stack([np.full(21, columns.mean()), spread])
+            maps, _ = targets(joints, np.ones(21, bool), (height, width), 8, 8.0)
+            out.append(maps * (self.cut if rows.min() == 0 else self.whole))
+        return np.stack(out)
+
+
+def half_found_estimator(monkeypatch, backend, top: int = 175, **options):
+    """A person standing in rows `top`-329 whose proposal holds only rows 200-329: the crop
+    around it (rows 184-345) cuts their top off."""
+    frame = generate_v1_frame("test", 5, 3, people=1)
+    estimator = estimator_for(frame, backend, **options)
+    depth = np.full((424, 512), 8.0, np.float32)
+    depth[top:330, 230:262] = 3.0
+    mask = np.zeros((424, 512), bool)
+    mask[200:330, 230:262] = True
+    proposal = Proposal(mask, (230, 200, 261, 329), 3.0, 0.9)
+    monkeypatch.setattr(estimator.finder, "find", lambda depth, fx=None: [proposal])
+    return estimator, depth
+
+
+@pytest.mark.parametrize(
+    ("top", "cut", "whole", "replaced"),
+    [
+        (175, 0.5, 0.8, True),  # the second view is surer and alike: it stays
+        (175, 0.7, 0.5, False),  # less sure
+        (150, 0.5, 0.8, False),  # surer, but too unlike the first (OKS 0.2) to be the same
+    ],
+)
+def test_a_skeleton_cut_off_at_its_crops_edge_is_looked_at_again_past_that_edge(
+    monkeypatch, top, cut, whole, replaced
+):
+    plain, depth = half_found_estimator(monkeypatch, TopSeekingBackend(cut, whole), top)
+    (first_look,) = plain(depth, KINECT_V2)
+    backend = TopSeekingBackend(cut, whole)
+    estimator, depth = half_found_estimator(monkeypatch, backend, top, second_look=True)
+    (skeleton,) = estimator(depth, KINECT_V2)
+    first, second = backend.batches  # the crop that cut them off, then one reaching higher
+    assert (np.abs(first[0, 0, 0]) < 0.5).any() and len(second) == 1
+    highest, first_highest = skeleton.uv[:, 1].min(), first_look.uv[:, 1].min()
+    if replaced:  # the second view saw their top
+        assert skeleton.score > first_look.score and highest < first_highest - 10
+    else:
+        assert skeleton.score == first_look.score and highest == first_highest
+
+
+def test_without_a_second_look_or_with_the_person_whole_the_network_runs_once(monkeypatch):
+    backend = TopSeekingBackend(0.5, 0.8)
+    estimator, depth = half_found_estimator(monkeypatch, backend)
+    (cut_off,) = estimator(depth, KINECT_V2)
+    assert len(backend.batches) == 1
+    estimator.second_look = True  # takes effect from the next frame
+    depth[:215] = 8.0  # now the crop holds all of them, their top well inside it
+    (whole,) = estimator(depth, KINECT_V2)
+    assert len(backend.batches) == 2 and whole.score > cut_off.score

@@ -33,7 +33,8 @@ def test_estimate_reads_png_and_npy_and_writes_json_and_overlay(tmp_path, tiny_w
         assert [j["name"] for j in person["joints"]] == list(schema.JOINT_NAMES)
         assert {j["state"] for j in person["joints"]} <= {"TRACKED", "INFERRED", "NOT_TRACKED"}
     assert cv2.imread(str(overlay)).shape == (424, 512, 3)
-    assert main(["estimate", str(npy), *camera, "--weights", str(tiny_weights)]) == 0
+    options = ["--flip-test", "--second-look"]
+    assert main(["estimate", str(npy), *camera, "--weights", str(tiny_weights), *options]) == 0
     assert "people" in capsys.readouterr().out
 
 
@@ -84,6 +85,8 @@ def test_eval_runs_a_model_on_a_data_set_with_its_thresholds_and_precision(tmp_p
     assert filled["dropouts_filled"] is True and everyone["dropouts_filled"] is False
     flipped = figures("--flip-test", "--person-threshold", "0")
     assert flipped["flip_test"] is True and everyone["flip_test"] is False
+    looked = figures("--second-look", "--person-threshold", "0")
+    assert looked["second_look"] is True and everyone["second_look"] is False
     int8 = figures("--precision", "int8", "--calibration", str(data), "--person-threshold", "0")
     assert int8["backend"] == "onnxruntime-int8"
     assert set(int8["families"]) == {"side_by_side"}

@@ -273,6 +273,9 @@ def test_thresholds_set_at_runtime_apply_from_the_next_frame(harness):
     assert not harness.node.pipeline.estimator.flip_test
     (flip,) = set_remotely(harness, flip_test=True)
     assert flip.successful and harness.node.pipeline.estimator.flip_test
+    assert not harness.node.pipeline.estimator.second_look
+    (second_look,) = set_remotely(harness, second_look=True)
+    assert second_look.successful and harness.node.pipeline.estimator.second_look
 
 
 def test_read_only_and_inconsistent_parameters_are_refused(harness):

@@ -66,9 +66,10 @@ def test_the_real_benchmark_reports_whether_the_person_was_found(tmp_path):
     assert marked["skeletons"] == 1 and marked["person_found_alone"] is True
     assert elsewhere["on_person"] == [False] and elsewhere["person_found_alone"] is False
     assert result["frames_person_found_alone"] == 1 and result["skeletons_off_person"] == 1
-    assert main([*args, "--flip-test"]) == 0
+    assert main([*args, "--flip-test", "--second-look"]) == 0
     flipped = json.loads(out.read_text())
-    assert flipped["flip_test"] is True and result["flip_test"] is False
+    assert flipped["flip_test"] is flipped["second_look"] is True
+    assert result["flip_test"] is result["second_look"] is False
     assert flipped["frames"][0]["person_found_alone"] is True  # the same person, mirrored too
     overlays = cv2.imread(str(tmp_path / "sheet.png"))
     assert main([*args, "--sheet", str(tmp_path / "blank.png"), "--sheet-blank"]) == 0

@@ -50,11 +50,12 @@ def _loopback(host: str) -> bool:
 
 
 def prefill_estimator(weights: str) -> PoseEstimator:
-    """The estimator that proposes skeletons for frames without any: flip-tested, since a
-    better start saves the annotator corrections and a frame at a time has time to spare."""
+    """The estimator that proposes skeletons for frames without any: flip-tested and with a
+    second look, since a better start saves the annotator corrections and a frame at a time has
+    time to spare."""
     from depth_pose_ros.inference import PoseEstimator
 
-    return PoseEstimator(weights, "auto", precision="fp32", flip_test=True)
+    return PoseEstimator(weights, "auto", precision="fp32", flip_test=True, second_look=True)
 
 
 def _annotate(args: argparse.Namespace) -> int:

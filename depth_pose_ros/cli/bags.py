@@ -22,7 +22,11 @@ def _pipeline(args: argparse.Namespace) -> Pipeline:
         raise ValueError("give all of --fx --fy --cx --cy, or none")
     fallback = (args.fx, args.fy, args.cx, args.cy) if args.fx is not None else None
     estimator = PoseEstimator(
-        args.weights, args.backend, people=args.people, flip_test=args.flip_test
+        args.weights,
+        args.backend,
+        people=args.people,
+        flip_test=args.flip_test,
+        second_look=args.second_look,
     )
     return Pipeline(estimator, Tracker(), fallback, args.camera_info_topic)
 
@@ -51,6 +55,7 @@ def _eval_bag(args: argparse.Namespace) -> int:
         "weights": args.weights,
         "backend": pipeline.estimator.backend.name,
         "flip_test": args.flip_test,
+        "second_look": args.second_look,
     }
     values = report.write(out, run, sequence.evaluate(run), details)
     print(report.summary_markdown(values))
@@ -104,6 +109,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--flip-test", action="store_true", help="as the node's flip_test: crops mirrored too"
+    )
+    parser.add_argument(
+        "--second-look",
+        action="store_true",
+        help="as the node's second_look: cut-off skeletons looked at again",
     )
     parser.add_argument("--depth-topic", default="/depth/image_raw", help="16UC1 or 32FC1 images")
     parser.add_argument("--camera-info-topic", default="/depth/camera_info")

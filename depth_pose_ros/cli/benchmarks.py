@@ -126,6 +126,10 @@ def _precisions(backend: str) -> list[str]:
     return ["fp32"]
 
 
+# The estimator's options `bench model` times besides the plain estimator, and their labels.
+OPTIONS = {"flip_test": "flip-tested", "second_look": "second look"}
+
+
 def model_speed(
     configs: list[str],
     backends: list[str] | None,
@@ -135,10 +139,10 @@ def model_speed(
     """For every model config, backend and precision: model-only throughput at the config's
     crop size and at a full 512x424 frame (the paper's measure); the end-to-end estimator on
     512x424 30 Hz sequences with one and with three people moving in a room (latency
-    percentiles, and process CPU time per frame), plain and flip-tested (with the ratio of
-    the two, measured in the same run); the single-person fast path; the person stage
-    on its own. int8 is calibrated on synthetic:val crops (trained configs only). The paper-size
-    config is the baseline of the ratios."""
+    percentiles, and process CPU time per frame), plain, flip-tested and with a second look
+    (with the ratios to plain, measured in the same run); the single-person fast path; the
+    person stage on its own. int8 is calibrated on synthetic:val crops (trained configs
+    only). The paper-size config is the baseline of the ratios."""
     import torch
 
     from depth_pose_ros.evaluation.calibration import DEFAULT_SET, estimator_crops
@@ -174,10 +178,14 @@ def model_speed(
                 estimator = PoseEstimator(model, backend, thresholds)
                 single, single_cpu = _latencies_ms(estimator, one_person)
                 triple, triple_cpu = _latencies_ms(estimator, three_people)
-                estimator.flip_test = True
-                flipped, flipped_cpu = _latencies_ms(estimator, one_person)
-                flipped_triple, flipped_triple_cpu = _latencies_ms(estimator, three_people)
-                estimator.flip_test = False
+                options = {}  # each option on its own, right after the plain runs
+                for option in OPTIONS:
+                    setattr(estimator, option, True)
+                    options[option] = (
+                        _latencies_ms(estimator, one_person),
+                        _latencies_ms(estimator, three_people),
+                    )
+                    setattr(estimator, option, False)
                 estimator.max_people = 1
                 fast, _ = _latencies_ms(estimator, one_person)
                 stage, _ = _latencies_ms(estimator.proposals, three_people)
@@ -195,18 +203,21 @@ def model_speed(
                     "e2e_fps": round(1000.0 / float(np.percentile(single, 50)), 1),
                     "e2e_three_people_latency_ms": _percentiles(triple),
                     "e2e_three_people_cpu_ms_per_frame": round(triple_cpu, 2),
-                    "e2e_flip_test_latency_ms": _percentiles(flipped),
-                    "e2e_flip_test_cpu_ms_per_frame": round(flipped_cpu, 2),
-                    "e2e_flip_test_three_people_latency_ms": _percentiles(flipped_triple),
-                    "e2e_flip_test_three_people_cpu_ms_per_frame": round(flipped_triple_cpu, 2),
-                    "flip_test_vs_plain_p50": [
-                        round(float(np.median(flipped) / np.median(single)), 2),
-                        round(float(np.median(flipped_triple) / np.median(triple)), 2),
-                    ],
                     "e2e_single_person_path_latency_ms": _percentiles(fast),
                     "person_stage_latency_ms": _percentiles(stage),
                     "frames": len(single),
                 }
+                for option, ((alone, alone_cpu), (among, among_cpu)) in options.items():
+                    row |= {
+                        f"e2e_{option}_latency_ms": _percentiles(alone),
+                        f"e2e_{option}_cpu_ms_per_frame": round(alone_cpu, 2),
+                        f"e2e_{option}_three_people_latency_ms": _percentiles(among),
+                        f"e2e_{option}_three_people_cpu_ms_per_frame": round(among_cpu, 2),
+                        f"{option}_vs_plain_p50": [
+                            round(float(np.median(alone) / np.median(single)), 2),
+                            round(float(np.median(among) / np.median(triple)), 2),
+                        ],
+                    }
                 rows.append(row)
                 one, three = row["e2e_latency_ms"], row["e2e_three_people_latency_ms"]
                 print(
@@ -216,15 +227,18 @@ def model_speed(
                     f"{row['e2e_single_person_path_latency_ms']['p50']:>9.2f}"
                     f"{row['person_stage_latency_ms']['p50']:>10.2f}"
                 )
-                print(
-                    f"{'':<8}{'  flip-tested':<22}{'':>21}"
-                    f"{row['e2e_flip_test_latency_ms']['p50']:>8.2f}"
-                    f"{row['e2e_flip_test_latency_ms']['p99']:>7.2f}{flipped_cpu:>8.2f}"
-                    f"{row['e2e_flip_test_three_people_latency_ms']['p50']:>8.2f}"
-                    f"{row['e2e_flip_test_three_people_latency_ms']['p99']:>7.2f}"
-                    f"{flipped_triple_cpu:>8.2f}  ({row['flip_test_vs_plain_p50'][0]}x, "
-                    f"{row['flip_test_vs_plain_p50'][1]}x plain p50)"
-                )
+                for option, label in OPTIONS.items():
+                    alone = row[f"e2e_{option}_latency_ms"]
+                    among = row[f"e2e_{option}_three_people_latency_ms"]
+                    ratios = row[f"{option}_vs_plain_p50"]
+                    print(
+                        f"{'':<8}{'  ' + label:<22}{'':>21}"
+                        f"{alone['p50']:>8.2f}{alone['p99']:>7.2f}"
+                        f"{row[f'e2e_{option}_cpu_ms_per_frame']:>8.2f}"
+                        f"{among['p50']:>8.2f}{among['p99']:>7.2f}"
+                        f"{row[f'e2e_{option}_three_people_cpu_ms_per_frame']:>8.2f}"
+                        f"  ({ratios[0]}x, {ratios[1]}x plain p50)"
+                    )
     _ratios(rows)
     return {"benchmark": "model", "rows": rows, "machine": info}
 
@@ -426,6 +440,7 @@ def real_frames(
     sheet: str | None = None,
     blank_sheet: bool = False,
     flip_test: bool = False,
+    second_look: bool = False,
 ) -> dict[str, Any]:
     """The estimator on real depth frames without joint labels (`.npz` files holding depth_mm,
     fx, fy, cx, cy, as ../shared/real-dev has them, and optionally `person_box`): skeletons per
@@ -433,7 +448,7 @@ def real_frames(
     the frame or in `real_dev_people.json`); an overlay sheet of the frames when `sheet` is
     given, the marked box drawn in grey; with `blank_sheet` the overlays are drawn on black
     instead of the depth, so the sheet can be shared where the frames' licence forbids sharing
-    them. `flip_test` as the node's parameter."""
+    them. `flip_test` and `second_look` as the node's parameters."""
     import cv2
 
     from depth_pose_ros.core.camera import CameraIntrinsics
@@ -445,7 +460,9 @@ def real_frames(
     paths = sorted(Path(directory).glob("*.npz"))
     if not paths:
         raise FileNotFoundError(f"no real depth frames (.npz) in {directory}")
-    estimator = PoseEstimator(weights, "onnxruntime", people=people, flip_test=flip_test)
+    estimator = PoseEstimator(
+        weights, "onnxruntime", people=people, flip_test=flip_test, second_look=second_look
+    )
     boxes = marked_boxes()
     rows, tiles, verdicts = [], [], []
     for path in paths:
@@ -510,6 +527,7 @@ def real_frames(
         "weights": weights,
         "people": people,
         "flip_test": flip_test,
+        "second_look": second_look,
         "frames": rows,
         "frames_with_one_skeleton": one,
         "frames_with_marked_person": len(judged),

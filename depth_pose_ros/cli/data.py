@@ -109,6 +109,7 @@ def _eval(args: argparse.Namespace) -> int:
             if args.precision == "int8"
             else None,
             flip_test=args.flip_test,
+            second_look=args.second_look,
         )
         result = evaluation.run(
             estimator,
@@ -119,7 +120,8 @@ def _eval(args: argparse.Namespace) -> int:
         )
         print(
             f"{args.data}{' (dropouts filled)' if args.fill_dropouts else ''}: weights "
-            f"{args.weights}{' flip-tested' if args.flip_test else ''}, person stage "
+            f"{args.weights}{' flip-tested' if args.flip_test else ''}"
+            f"{', second look' if args.second_look else ''}, person stage "
             f"{args.people}, backend {estimator.backend.name}, "
             f"person boxes from {args.person_boxes}, person threshold {estimator.thresholds.person}"
         )
@@ -131,6 +133,7 @@ def _eval(args: argparse.Namespace) -> int:
             "person_boxes": args.person_boxes,
             "dropouts_filled": args.fill_dropouts,
             "flip_test": args.flip_test,
+            "second_look": args.second_look,
             "person_threshold": estimator.thresholds.person,
             "person_stage_threshold": estimator.thresholds.stage,
             "duplicate_threshold": estimator.thresholds.duplicate,
@@ -249,6 +252,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--flip-test",
         action="store_true",
         help="average every crop's heatmaps with its mirror's (as the node's flip_test)",
+    )
+    evaluate.add_argument(
+        "--second-look",
+        action="store_true",
+        help="look again at skeletons cut off at their crop's edge (as the node's second_look)",
     )
     evaluate.add_argument("--limit", type=int, help="evaluate only the first N frames")
     evaluate.add_argument("--predictions", help="also write the COCO results here")

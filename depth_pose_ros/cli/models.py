@@ -11,6 +11,8 @@ import numpy as np
 
 from depth_pose_ros.data import SPEC_HELP
 
+SECOND_LOOK_HELP = "look again at skeletons cut off at their crop's edge, around their joints"
+
 
 def _train(args: argparse.Namespace) -> int:
     """Train or fine-tune DepthPoseNet, or train the person stage; resumes from --out/last.pt
@@ -147,6 +149,7 @@ def _estimate(args: argparse.Namespace) -> int:
         max_people=args.max_people,
         people=args.people,
         flip_test=args.flip_test,
+        second_look=args.second_look,
     )
     skeletons = estimator(depth, intrinsics)
     people = []
@@ -206,13 +209,20 @@ def _bench(args: argparse.Namespace) -> int:
         figures = benchmarks.annotate_page(args.frames or 40)
     elif args.target == "real":
         figures = benchmarks.real_frames(
-            args.dir, args.weights, args.person_stage, args.sheet, args.sheet_blank, args.flip_test
+            args.dir,
+            args.weights,
+            args.person_stage,
+            args.sheet,
+            args.sheet_blank,
+            args.flip_test,
+            args.second_look,
         )
     elif args.target in ("node", "soak"):
         seconds = args.seconds or (600.0 if args.target == "soak" else 60.0)
         parameters = {"precision": args.precision or "fp16", "threads": str(args.threads)}
-        if args.flip_test:
-            parameters["flip_test"] = "true"
+        for option in ("flip_test", "second_look"):
+            if getattr(args, option):
+                parameters[option] = "true"
         figures = benchmarks.node_load(seconds, args.rate, args.weights, args.people, parameters)
     else:
         figures = benchmarks.model_speed(
@@ -320,6 +330,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     estimate.add_argument(
         "--flip-test", action="store_true", help="average each crop's heatmaps with its mirror's"
     )
+    estimate.add_argument("--second-look", action="store_true", help=SECOND_LOOK_HELP)
     estimate.add_argument(
         "--person-threshold",
         type=float,
@@ -359,6 +370,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--flip-test",
         action="store_true",
         help="real, node, soak: average each crop's heatmaps with its mirror's",
+    )
+    bench.add_argument(
+        "--second-look", action="store_true", help=f"real, node, soak: {SECOND_LOOK_HELP}"
     )
     bench.add_argument("--seconds", type=float, help="node: 60, soak: 600")
     bench.add_argument("--rate", type=float, default=30.0, help="node/soak: frames per second")

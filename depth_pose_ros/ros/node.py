@@ -88,6 +88,7 @@ PARAMETERS: dict[str, Declared] = {
     ),
     "max_people": Declared(0, "most people per frame (0: no limit, 1: fast path)", 0, 16),
     "flip_test": Declared(False, "average each crop's heatmaps with its mirror's (2x network)"),
+    "second_look": Declared(False, "look again at skeletons cut off at their crop's edge"),
     "person_stage_threshold": Declared(
         _THRESHOLDS.stage, "person-stage score to look at someone", 0.0, 1.0
     ),
@@ -282,6 +283,7 @@ class DepthPoseNode(Node):
         )
         estimator.max_people = int(values["max_people"]) or None
         estimator.flip_test = bool(values["flip_test"])
+        estimator.second_look = bool(values["second_look"])
         tracker.settings = replace(
             tracker.settings,
             match_distance_m=float(values["match_distance_m"]),
