@@ -30,11 +30,17 @@ def _box_area(uv: np.ndarray) -> float:
 def keypoint_similarity(a: Skeleton, b: Skeleton) -> float:
     """OKS between two skeletons' pixels (0..1), at the scale of the larger one, over the
     joints both have."""
-    area = max(_box_area(a.uv), _box_area(b.uv), 1.0)
-    both = np.isfinite(a.uv).all(axis=1) & np.isfinite(b.uv).all(axis=1)
+    return image_similarity(a.uv, b.uv)
+
+
+def image_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """`keypoint_similarity` of two (K, 2) sets of joint pixels (NaN: not there), for joints
+    not yet made into skeletons."""
+    area = max(_box_area(a), _box_area(b), 1.0)
+    both = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
     if not both.any():
         return 0.0
-    squared = ((a.uv[both] - b.uv[both]) ** 2).sum(axis=1)
+    squared = ((a[both] - b[both]) ** 2).sum(axis=1)
     return float(np.mean(np.exp(-squared / (2.0 * area * _KAPPA_SQUARED[both]))))
 
 

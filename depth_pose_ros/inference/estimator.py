@@ -28,7 +28,7 @@ from depth_pose_ros.core.camera import CameraIntrinsics
 from depth_pose_ros.core.depth_image import within_range
 from depth_pose_ros.core.skeleton import KeypointState, Skeleton, TrackingState
 from depth_pose_ros.inference.backends import Backend, create_backend, frame_backend_name
-from depth_pose_ros.inference.duplicates import keypoint_similarity, without_duplicates
+from depth_pose_ros.inference.duplicates import image_similarity, without_duplicates
 from depth_pose_ros.inference.lifting import lift
 from depth_pose_ros.inference.people import PeopleFinder, Proposal
 from depth_pose_ros.inference.precision import CalibrationSet
@@ -253,7 +253,8 @@ class PoseEstimator:
             self._heatmaps(batch), affines, [a for each in angles for a in each], strict=True
         ):
             points, confidence = decode(heatmaps)
-            views.append(_View(points, confidence, float(confidence.mean()), affine, angle))
+            uv = to_image(points, affine, self.config.stride)
+            views.append(_View(points, uv, confidence, float(confidence.mean()), angle))
         return views
 
     def _second_look(
@@ -278,14 +279,8 @@ class PoseEstimator:
         views = self._views(depth, regions, [(0.0,)] * len(regions))
         looked = list(chosen)
         for (index, region), view in zip(again, views, strict=True):
-            first_region, first = chosen[index]
-            if view.score > first.score and (
-                keypoint_similarity(
-                    self._skeleton(depth, intrinsics, first_region, first),
-                    self._skeleton(depth, intrinsics, region, view),
-                )
-                >= SECOND_LOOK_OKS
-            ):
+            first = chosen[index][1]
+            if view.score > first.score and image_similarity(first.uv, view.uv) >= SECOND_LOOK_OKS:
                 looked[index] = (region, view)
         return looked
 
@@ -309,7 +304,7 @@ class PoseEstimator:
         )
         if not (low.any() or high.any()):
             return None
-        uv = to_image(view.points[located], view.affine, self.config.stride)
+        uv = view.uv[located]
         grow = SECOND_LOOK_GROWTH * region.box.size
         x0, y0 = uv.min(axis=0) - grow * low
         x1, y1 = uv.max(axis=0) + grow * high
@@ -320,7 +315,7 @@ class PoseEstimator:
     ) -> Skeleton:
         """A view's joints in the image and in 3D, with their states."""
         thresholds = self.thresholds
-        uv = to_image(view.points, view.affine, self.config.stride)
+        uv = view.uv
         xyz = lift(uv, depth, intrinsics, region.mask, region.reference_depth)
         confidence = view.confidence
         state = np.where(
@@ -347,13 +342,13 @@ class PoseEstimator:
 
 @dataclass(frozen=True)
 class _View:
-    """One crop's decoded joints (heatmap cells), their mean confidence, the crop's affine and
-    rotation."""
+    """One crop's decoded joints (heatmap cells, and image pixels), their mean confidence and
+    the crop's rotation."""
 
     points: np.ndarray
+    uv: np.ndarray
     confidence: np.ndarray
     score: float
-    affine: np.ndarray
     angle: float
 
 
