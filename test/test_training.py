@@ -180,6 +180,26 @@ def test_an_upsampling_head_trains_on_top_of_initial_weights(frames, tmp_path):
         train(frames, tmp_path / "other", settings(epochs=1, init=str(out / "last.pt"), upsample=2))
 
 
+def test_initial_weights_train_on_crops_of_another_size(frames, tmp_path):
+    """--input-size over --init weights: every weight starts as it was (the network is fully
+    convolutional), the crops and heatmaps take the new size, and the run's weights keep it."""
+    first = tmp_path / "first"
+    train(frames, first, settings(epochs=1), progress=False)
+    init = str(first / "last.pt")
+    out = tmp_path / "larger"
+    train(frames, out, settings(epochs=1, init=init, input_size=(96, 96), lr=0.0), progress=False)
+    model, _ = weights.load(out / "last.pt")
+    assert model.config == TINY.with_changes(input_size=(96, 96))
+    assert model.config.heatmap_size == (12, 12)
+    initial, _ = weights.load(init)
+    assert initial.config.input_size == TINY.input_size != (96, 96)
+    parameters = dict(model.named_parameters())
+    for name, value in initial.named_parameters():
+        torch.testing.assert_close(parameters[name], value, atol=0, rtol=0)
+    heatmaps = model.eval()(torch.zeros(1, 1, 96, 96))[-1]
+    assert heatmaps.shape[-2:] == (12, 12)
+
+
 def test_training_writes_logs_and_weights_and_resumes(frames, tmp_path):
     out = tmp_path / "run"
     rows = train(frames, out, settings(), val=frames, progress=False)

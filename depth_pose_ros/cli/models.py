@@ -54,8 +54,6 @@ def _train_pose(args: argparse.Namespace, data: object, val: object) -> list[dic
         changes["attention"] = True
     if args.batch_norm is not None:
         changes["batch_norm"] = args.batch_norm
-    if args.input_size:
-        changes["input_size"] = (args.input_size, args.input_size)
     settings = TrainSettings(
         config=CONFIGS[args.config].with_changes(**changes),
         epochs=args.epochs,
@@ -71,6 +69,7 @@ def _train_pose(args: argparse.Namespace, data: object, val: object) -> list[dic
         people=args.people,
         augmentation=Augmentation(turned=args.turned),
         upsample=args.upsample,
+        input_size=(args.input_size, args.input_size) if args.input_size else None,
     )
     return train(data, args.out, settings, val=val)  # type: ignore[arg-type]
 
@@ -259,7 +258,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     training.add_argument(
         "--batch-norm", action=argparse.BooleanOptionalAction, help="override the config's"
     )
-    training.add_argument("--input-size", type=int, help="square crop side (config default)")
+    training.add_argument(
+        "--input-size",
+        type=int,
+        help="pose stage: square crop side (the config's); with --init, those weights on crops "
+        "of this side",
+    )
     training.add_argument("--epochs", type=int, default=30, help="passes over --data")
     training.add_argument("--batch-size", type=int, default=16, help="crops per step (per GPU)")
     training.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper)")

@@ -59,6 +59,7 @@ class TrainSettings:
     people: str | None = None  # person-stage weights: also validate the whole estimator
     label_noise: float = 0.0  # Kinect-like annotation errors (fraction of a person's size)
     upsample: int | None = None  # the config's upsampling levels, also over --init weights' own
+    input_size: tuple[int, int] | None = None  # the crop side, also over --init weights' own
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -214,6 +215,8 @@ def train(
         config = initial.config
     if settings.upsample is not None:
         config = replace(config, upsample=settings.upsample)
+    if settings.input_size is not None:  # the network is fully convolutional: any crop fits
+        config = replace(config, input_size=settings.input_size)
     if settings.finetune is not None:
         if initial is None:
             raise ValueError("fine-tuning needs --init: the weights to start from")
