@@ -1,7 +1,6 @@
 """The learned person stage: network, targets, decoding into people, training, weights."""
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -238,36 +237,6 @@ def test_person_stage_training_can_start_from_weights_with_their_config(frames, 
     pose = weights.save(tmp_path / "pose.pt", tiny_model())
     with pytest.raises(weights.WeightsError, match="holds pose weights"):
         train_people(frames, tmp_path / "wrong", PeopleSettings(init=str(pose)), progress=False)
-
-
-def test_context_blocks_start_as_the_identity_on_trained_weights(frames, tmp_path):
-    """--context-blocks over --init weights: the new network gives exactly the old one's
-    output (in training and in eval mode), trains on, keeps the blocks, and weights with
-    another number of them are refused."""
-    first = PeopleSettings(config=SMALL, epochs=1, batch_size=2, val_frames=2)
-    train_people(frames, tmp_path / "first", first, progress=False)
-    start = str(tmp_path / "first" / "best.pt")
-    deeper = PeopleSettings(epochs=1, batch_size=2, lr=1e-2, init=start, context_blocks=2)
-    train_people(frames, tmp_path / "deeper", deeper, progress=False)
-    trained, _ = weights.load_people(tmp_path / "deeper" / "last.pt")
-    assert trained.config == SMALL.with_changes(context_blocks=2) and len(trained.context) == 2
-    assert trained.context[0].norm.weight.abs().sum() > 0  # the blocks trained
-    initial, _ = weights.load_people(start)
-    added = PeopleNet(initial.config.with_changes(context_blocks=2))
-    added.load_state_dict(initial.state_dict(), strict=False)
-    x = torch.rand(2, 2, 112, 128)
-    for mode in (False, True):
-        with torch.no_grad():
-            torch.testing.assert_close(added.train(mode)(x), initial.train(mode)(x))
-    other = PeopleSettings(epochs=1, batch_size=2, init=str(tmp_path / "deeper" / "last.pt"))
-    with pytest.raises(ValueError, match="2 context blocks, not 1"):
-        train_people(frames, tmp_path / "other", replace(other, context_blocks=1), progress=False)
-    blocks = tiny_people(SMALL.with_changes(context_blocks=1))
-    torch.nn.init.uniform_(blocks.context[0].norm.weight, 0.5, 1.5)  # not the identity
-    x = np.random.default_rng(1).uniform(0, 1, size=(1, 2, 112, 128)).astype(np.float32)
-    np.testing.assert_allclose(
-        OnnxRuntimeBackend(export_onnx(blocks))(x), TorchBackend(blocks)(x), atol=1e-4
-    )
 
 
 def test_pose_weights_are_not_people_weights(tmp_path):

@@ -33,7 +33,6 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed,
             workers=args.workers,
             init=args.init,
-            context_blocks=args.context_blocks,
         )
         rows = train_people(data, args.out, people, val=val)
     else:
@@ -296,12 +295,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=0.0,
         help="pose stage: share of crops rotated by any angle, not only +-4 degrees (people "
         "lying or bent over)",
-    )
-    training.add_argument(
-        "--context-blocks",
-        type=int,
-        help="person stage: residual blocks at its deepest level (wider context for each "
-        "centre); with --init, added on those weights as the identity",
     )
     training.add_argument(
         "--upsample",

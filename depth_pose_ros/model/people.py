@@ -6,9 +6,7 @@ the person score), a foreground logit (is this cell part of a person) and the of
 cell to the centre of the person it belongs to. People who touch or overlap separate by their
 centres; nothing in it depends on a floor, a camera height or a size limit. An encoder-decoder
 (U-Net shaped) sees the whole frame (a 7 m person and a 0.6 m one alike) and keeps the output
-fine enough for masks. Optional residual context blocks at its deepest level (64 frame pixels
-per cell) widen what each centre decision sees for almost no time; they start as the identity,
-so they can be added to trained weights.
+fine enough for masks.
 
 The config travels with the weights (`weights.save`), as DepthPoseNet's does.
 """
@@ -34,7 +32,6 @@ class PeopleConfig:
     downsample: int = 4  # the input is every downsample-th pixel of the frame
     encoder: tuple[int, ...] = (16, 24, 32, 48, 64)  # channels at input strides 1, 2, 4, 8, 16
     decoder: tuple[int, ...] = (48, 32, 24, 16)  # channels back up to output_stride
-    context_blocks: int = 0  # residual 3x3 blocks at the deepest level (after the encoder)
     output_stride: int = 1  # input pixels per output cell: frame stride is downsample * this
     batch_norm: bool = True
     depth_scale: float = 4.0  # metres that map to an input of 1
@@ -79,27 +76,6 @@ def _block(in_channels: int, out_channels: int, stride: int, batch_norm: bool) -
     return nn.Sequential(*layers)
 
 
-class ContextBlock(nn.Module):
-    """relu(x + BN(conv3x3(x))) with the BN's scale (or, without BN, the convolution) at zero:
-    exactly the identity until trained, since x itself comes out of a ReLU."""
-
-    def __init__(self, channels: int, batch_norm: bool) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=not batch_norm)
-        self.norm: nn.Module = nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
-
-    def start_as_identity(self) -> None:
-        if isinstance(self.norm, nn.BatchNorm2d):
-            nn.init.zeros_(self.norm.weight)
-        else:
-            nn.init.zeros_(self.conv.weight)
-            if self.conv.bias is not None:
-                nn.init.zeros_(self.conv.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return functional.relu(x + self.norm(self.conv(x)))
-
-
 class PeopleNet(nn.Module):
     """(N, 2, H, W) scaled depth and validity -> (N, 4, H / s, W / s) with s = output_stride:
     centre logit, foreground logit, offset to the centre (x, y, in cells / offset_scale).
@@ -114,9 +90,6 @@ class PeopleNet(nn.Module):
         self.down = nn.ModuleList(
             nn.Sequential(_block(a, b, 2, bn), _block(b, b, 1, bn))
             for a, b in itertools.pairwise(widths)
-        )
-        self.context = nn.Sequential(
-            *(ContextBlock(widths[-1], bn) for _ in range(config.context_blocks))
         )
         self.up = nn.ModuleList()
         channels = widths[-1]
@@ -136,9 +109,6 @@ class PeopleNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
-        for block in self.context.modules():
-            if isinstance(block, ContextBlock):
-                block.start_as_identity()
         nn.init.normal_(self.head.weight, std=1e-3)
         with torch.no_grad():  # start from "nobody, background" rather than a coin flip
             self.head.bias.copy_(torch.tensor([-4.0, -2.0, 0.0, 0.0]))  # type: ignore[union-attr]
@@ -147,7 +117,7 @@ class PeopleNet(nn.Module):
         features = [self.stem(x)]
         for down in self.down:
             features.append(down(features[-1]))
-        out = self.context(features[-1])
+        out = features[-1]
         for up, skip in zip(self.up, reversed(features[:-1]), strict=False):
             out = functional.interpolate(out, size=skip.shape[2:], mode="nearest")
             out = up(torch.cat([out, skip], dim=1))

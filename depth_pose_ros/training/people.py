@@ -57,7 +57,6 @@ class PeopleSettings:
     filled: float = 0.5  # share of frames whose scattered dropouts are filled first
     val_frames: int = 300
     init: str | None = None  # person-stage weights to start from (their config replaces config)
-    context_blocks: int | None = None  # the config's context blocks, also over --init weights'
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -256,28 +255,6 @@ def validate(model: PeopleNet, dataset: Dataset, frames: int) -> dict[str, float
     }
 
 
-def _initial_model(settings: PeopleSettings) -> PeopleNet:
-    """The network a run starts from: `init`'s (its architecture comes with it) or a new one of
-    `config`; context blocks that `init` lacks are added to it as the identity."""
-    blocks = settings.context_blocks
-    if settings.init is None:
-        config = settings.config
-        return PeopleNet(config if blocks is None else config.with_changes(context_blocks=blocks))
-    initial, _ = weights.load_people(settings.init)
-    if blocks is None or blocks == initial.config.context_blocks:
-        return initial
-    if initial.config.context_blocks:
-        raise ValueError(
-            f"--init has {initial.config.context_blocks} context blocks, not {blocks}: start "
-            "from weights without them or with as many"
-        )
-    model = PeopleNet(initial.config.with_changes(context_blocks=blocks))
-    missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
-    if unexpected or not all(key.startswith("context.") for key in missing):
-        raise ValueError(f"--init does not fit: missing {missing}, unexpected {unexpected}")
-    return model
-
-
 def train_people(
     data: Dataset,
     out: str | Path,
@@ -289,8 +266,11 @@ def train_people(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
-    model = _initial_model(settings)
-    settings = replace(settings, config=model.config)
+    if settings.init is not None:  # the architecture comes with the weights
+        model, _ = weights.load_people(settings.init)
+        settings = replace(settings, config=model.config)
+    else:
+        model = PeopleNet(settings.config)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
