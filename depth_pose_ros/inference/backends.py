@@ -29,7 +29,7 @@ ONNX_OPSET = 17
 
 
 class Backend(Protocol):
-    """Runs a network on a float32 batch: pose crops (N, C, H, W) -> heatmaps, or person-stage
+    """Runs a network on a float32 batch: pose crops (N, 1, H, W) -> heatmaps, or person-stage
     frames (N, 2, H, W) -> its maps."""
 
     name: str
