@@ -38,8 +38,7 @@ from depth_pose_ros.inference.people import Proposal
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.heatmaps import decode
 from depth_pose_ros.model.network import CONFIGS, DepthPoseNet
-from depth_pose_ros.model.preprocess import crop_transform
-from helpers import TINY, oracle_stage, tiny_model, tiny_people
+from helpers import oracle_stage, tiny_model, tiny_people
 
 
 def frame_depth(frame) -> np.ndarray:
@@ -532,39 +531,6 @@ def test_crops_are_the_batch_the_network_gets():
     estimator = estimator_for(frame, ConstantBackend(1.0))
     batch = estimator.crops(frame_depth(frame), frame.intrinsics)
     assert batch.shape == (2, 1, *estimator.config.input_size) and batch.dtype == np.float32
-
-
-def test_a_network_with_a_person_cue_gets_each_proposals_own_pixels_beside_its_crop():
-    """The cue channel of every crop is its proposal's mask under the crop's affine (1 on the
-    person's pixels, 0 elsewhere), turned and mirrored with the depth; ONNX takes it too."""
-    frame = generate_v1_frame("test", 5, 3, people=2)
-    depth = frame_depth(frame)
-    cued = tiny_model(TINY.with_changes(person_cue=True))
-    backend = MirrorAwareBackend(cued.config.stride)
-    estimator = PoseEstimator(
-        cued,
-        backend,
-        Thresholds(person=0.0),
-        people=tiny_people(),
-        people_backend=oracle_stage(frame),
-        flip_test=True,
-    )
-    assert len(estimator(depth, frame.intrinsics)) == 2
-    (batch,) = backend.batches
-    assert batch.shape == (4, 2, *cued.config.input_size)
-    np.testing.assert_array_equal(batch[2:], batch[:2, ..., ::-1])  # cue mirrored with depth
-    proposals = estimator.proposals(depth, frame.intrinsics)
-    for proposal, crop in zip(proposals, estimator.crops(depth, frame.intrinsics), strict=True):
-        region = estimator._region(proposal, frame.intrinsics)
-        affine = crop_transform(region.box, cued.config.input_size)
-        size = cued.config.input_size[::-1]
-        expected = cv2.warpAffine(proposal.mask.astype(np.uint8), affine, size, flags=0)
-        np.testing.assert_array_equal(crop[1], expected)
-        assert set(np.unique(crop[1])) == {0.0, 1.0}
-    turned = estimator._batch(depth, [region], [(90.0,)])[0][0]
-    assert np.mean(turned[1] == np.rot90(crop[1], 1)) > 0.97  # turned with the depth
-    onnx = OnnxRuntimeBackend(export_onnx(cued))
-    np.testing.assert_allclose(onnx(batch), TorchBackend(cued)(batch), atol=1e-4)
 
 
 def test_a_crop_spans_at_least_a_metre_at_the_persons_depth():

@@ -7,26 +7,17 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
 from depth_pose_ros.core import schema
-from depth_pose_ros.data import coco
-from depth_pose_ros.data.sample import person_region
 from depth_pose_ros.data.synthetic.dataset import SyntheticDataset, write_dataset
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.heatmaps import decode, to_image
 from depth_pose_ros.model.network import DepthPoseNet
 from depth_pose_ros.model.preprocess import CropBox, apply, crop_transform
-from depth_pose_ros.training.data import (
-    MIN_CUE_JOINTS,
-    OBJECT_MASK,
-    Augmentation,
-    PersonCrops,
-    StageCues,
-)
+from depth_pose_ros.training.data import OBJECT_MASK, Augmentation, PersonCrops
 from depth_pose_ros.training.loss import stage_loss
 from depth_pose_ros.training.trainer import TrainSettings, train
 from helpers import TINY
@@ -59,7 +50,7 @@ def test_crops_and_targets_decode_back_to_the_annotated_joints(frames):
     sample = frames[sample_index]
     person = sample.people[person_index]
     crop, maps, alphas = crops.make(sample, person_index, np.random.default_rng(0))
-    assert crop.shape == (1, 128, 128) and crop.dtype == np.float32
+    assert crop.shape == (128, 128) and crop.dtype == np.float32
     assert crop.min() >= -1.0 and crop.max() <= 1.0
 
     box = CropBox.around_mask(sample.mask == person_index + 1, TINY.box_margin)
@@ -92,7 +83,7 @@ def test_flipping_swaps_left_and_right_joints(frames):
         flipped, flipped_maps, _ = mirrored.make(sample, person_index, np.random.default_rng(seed))
         if not np.array_equal(flipped, crop):
             break
-    np.testing.assert_array_equal(flipped, crop[..., ::-1])
+    np.testing.assert_array_equal(flipped, crop[:, ::-1])
     np.testing.assert_allclose(flipped_maps, maps[schema.FLIP_PERMUTATION][:, :, ::-1], atol=1e-6)
 
 
@@ -209,97 +200,6 @@ def test_initial_weights_train_on_crops_of_another_size(frames, tmp_path):
     assert heatmaps.shape[-2:] == (12, 12)
 
 
-def test_crops_with_a_person_cue_mark_the_persons_pixels(frames):
-    """Beside the depth, the cue: the person's annotated mask in the crop (also mirrored with
-    it), or for a negative the object's pixels or the scene's at the crop's depth."""
-    config = TINY.with_changes(input_size=(128, 128), person_cue=True)
-    crops = PersonCrops(frames, config, Augmentation.none(), negatives=0.5)
-    sample_index, person_index = crops.items[0]
-    sample = frames[sample_index]
-    crop, _, _ = crops.make(sample, person_index, np.random.default_rng(0))
-    assert crop.shape == (2, 128, 128)
-    region = person_region(sample, person_index, config.box_margin)
-    affine = crop_transform(region.box, (128, 128))
-    expected = cv2.warpAffine(region.mask.astype(np.uint8), affine, (128, 128), flags=0)
-    np.testing.assert_array_equal(crop[1], expected)
-    mirrored = PersonCrops(frames, config, replace(Augmentation.none(), flip=True))
-    for seed in range(20):
-        flipped, _, _ = mirrored.make(sample, person_index, np.random.default_rng(seed))
-        if not np.array_equal(flipped, crop):
-            break
-    np.testing.assert_array_equal(flipped, crop[..., ::-1])
-    negatives = [i for i, (_, person) in enumerate(crops.items) if person < 0]
-    cues = [crops[i][0][1] for i in negatives]
-    assert all(cue.shape == (128, 128) for cue in cues) and any(cue.any() for cue in cues)
-
-
-def test_stage_cues_are_the_proposals_holding_each_persons_joints(frames):
-    """The person stage's mask of a person holds at least MIN_CUE_JOINTS of their visible
-    joints and more of theirs than of anyone else's; training crops use it for a share of the
-    people, and only when the network takes a cue (other runs draw as they did)."""
-    cues = StageCues("people")
-    found = 0
-    for index in range(len(frames)):
-        sample = frames[index]
-        for k in range(len(sample.people)):
-            mask = cues.mask(sample, k)
-            if mask is None:
-                continue
-            found += 1
-            held = []
-            for other in sample.people:
-                visible = other.visibility == coco.VISIBLE
-                columns, rows = np.round(other.uv[visible]).astype(int).T
-                inside = (columns >= 0) & (columns < 512) & (rows >= 0) & (rows < 424)
-                held.append(np.count_nonzero(mask[rows[inside], columns[inside]]))
-            assert held[k] >= MIN_CUE_JOINTS and held[k] == max(held)
-    assert found >= 4
-    config = TINY.with_changes(input_size=(128, 128), person_cue=True)
-    sample_index, person_index = next(
-        item
-        for item in PersonCrops(frames, config, Augmentation.none()).items
-        if cues.mask(frames[item[0]], item[1]) is not None
-    )
-    sample = frames[sample_index]
-    staged = PersonCrops(frames, config, Augmentation.none(), cues=cues, stage_share=1.0)
-    crop, _, _ = staged.make(sample, person_index, np.random.default_rng(0))
-    region = person_region(sample, person_index, config.box_margin)
-    affine = crop_transform(region.box, (128, 128))
-    expected = cv2.warpAffine(
-        cues.mask(sample, person_index).astype(np.uint8), affine, (128, 128), flags=0
-    )
-    np.testing.assert_array_equal(crop[1], expected)
-    plain = TINY.with_changes(input_size=(128, 128))
-    with_cues = PersonCrops(frames, plain, Augmentation(), seed=3, cues=cues)
-    without = PersonCrops(frames, plain, Augmentation(), seed=3)
-    assert torch.equal(with_cues[1][0], without[1][0])
-
-
-def test_a_person_cue_is_added_to_initial_weights_at_first_unread(frames, tmp_path):
-    """--person-cue over --init weights without one: the network starts as those weights
-    whatever the cue says and trains on with it; weights with a cue keep it."""
-    first = tmp_path / "first"
-    train(frames, first, settings(epochs=1), progress=False)
-    init = str(first / "last.pt")
-    still = tmp_path / "still"
-    train(frames, still, settings(epochs=1, init=init, person_cue=True, lr=0.0), progress=False)
-    cued, _ = weights.load(still / "last.pt")
-    initial, _ = weights.load(init)
-    assert cued.config == TINY.with_changes(person_cue=True)
-    depth = torch.rand(2, 1, *TINY.input_size)
-    cue = (torch.rand(2, 1, *TINY.input_size) > 0.5).float()
-    with torch.no_grad():
-        torch.testing.assert_close(cued(torch.cat([depth, cue], 1)), initial(depth))
-    moved = tmp_path / "moved"
-    train(frames, moved, settings(epochs=1, init=init, person_cue=True), progress=False)
-    trained, _ = weights.load(moved / "last.pt")
-    first_conv = next(m for m in trained.modules() if isinstance(m, torch.nn.Conv2d))
-    assert first_conv.weight[:, 1].abs().sum() > 0  # it learned to read the cue
-    again = tmp_path / "again"  # weights with a cue keep it (their config comes with them)
-    train(frames, again, settings(epochs=1, init=str(moved / "last.pt")), progress=False)
-    assert weights.load(again / "last.pt")[0].config.person_cue
-
-
 def test_training_writes_logs_and_weights_and_resumes(frames, tmp_path):
     out = tmp_path / "run"
     rows = train(frames, out, settings(), val=frames, progress=False)
@@ -375,9 +275,8 @@ def test_negatives_cover_objects_or_bits_of_the_scene_but_nobody(tmp_path):
     for index in negatives[:4]:
         sample_index, _ = crops.items[index]
         sample = data[sample_index]
-        nobody = crops._nobody(sample, np.random.default_rng(index))
-        if nobody is not None:
-            box = nobody[0]
+        box = crops._nobody(sample, np.random.default_rng(index))
+        if box is not None:
             half = box.size / 2
             rows = slice(max(int(box.cy - half), 0), int(box.cy + half) + 1)
             columns = slice(max(int(box.cx - half), 0), int(box.cx + half) + 1)

@@ -173,10 +173,8 @@ def model_speed(
                     continue
                 calibration = estimator_crops(DEFAULT_SET, name, "people") if trained else None
                 backend = create_backend(model, backend_name, level, calibration)
-                channels = model.config.input_channels
-                crop = np.zeros((1, channels, height, width), np.float32)
-                crop_fps = _throughput(backend, crop)
-                frame_fps = _throughput(backend, np.zeros((1, channels, 424, 512), np.float32))
+                crop_fps = _throughput(backend, np.zeros((1, 1, height, width), np.float32))
+                frame_fps = _throughput(backend, np.zeros((1, 1, 424, 512), np.float32))
                 estimator = PoseEstimator(model, backend, thresholds)
                 single, single_cpu = _latencies_ms(estimator, one_person)
                 triple, triple_cpu = _latencies_ms(estimator, three_people)

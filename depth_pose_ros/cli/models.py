@@ -70,7 +70,6 @@ def _train_pose(args: argparse.Namespace, data: object, val: object) -> list[dic
         augmentation=Augmentation(turned=args.turned),
         upsample=args.upsample,
         input_size=(args.input_size, args.input_size) if args.input_size else None,
-        person_cue=args.person_cue,
     )
     return train(data, args.out, settings, val=val)  # type: ignore[arg-type]
 
@@ -88,12 +87,10 @@ def _export(args: argparse.Namespace) -> int:
         import onnxruntime
 
         session = onnxruntime.InferenceSession(onnx, providers=["CPUExecutionProvider"])
-        channels, (height, width) = model.config.input_channels, model.config.input_size
-        example = np.zeros((1, channels, height, width), np.float32)
-        heatmaps = session.run(None, {"depth": example})[0]
+        height, width = model.config.input_size
+        heatmaps = session.run(None, {"depth": np.zeros((1, 1, height, width), np.float32)})[0]
         print(
-            f"wrote {out} ({len(onnx) / 1e6:.1f} MB): input depth (N, {channels}, {height}, "
-            f"{width}), "
+            f"wrote {out} ({len(onnx) / 1e6:.1f} MB): input depth (N, 1, {height}, {width}), "
             f"output heatmaps {tuple(heatmaps.shape)}"
         )
         return 0
@@ -110,8 +107,7 @@ def _export(args: argparse.Namespace) -> int:
         calibration = estimator_crops(args.calibration, args.weights, args.people)
     model_onnx = ModelCache().get(onnx, args.precision, calibration)
     cache = EngineCache(TensorRTBuilder())
-    config = model.config
-    _, spec = cache.get(model_onnx, args.precision, config.input_size, config.input_channels)
+    _, spec = cache.get(model_onnx, args.precision, model.config.input_size)
     path = cache.engine_path(spec)
     if args.out:
         shutil.copyfile(path, args.out)
@@ -299,13 +295,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=0.0,
         help="pose stage: share of crops rotated by any angle, not only +-4 degrees (people "
         "lying or bent over)",
-    )
-    training.add_argument(
-        "--person-cue",
-        action="store_true",
-        help="pose stage: a second input channel marks the person's pixels (the person "
-        "stage's mask; in training, the --people stage's for three in four people); with "
-        "--init, added on those weights",
     )
     training.add_argument(
         "--upsample",

@@ -28,8 +28,7 @@ def estimator_crops(spec: str, weights: str, people: str, batches: int = 32) -> 
     def make() -> Iterator[np.ndarray]:
         data = open_dataset(spec)
         estimator = PoseEstimator(weights, "onnxruntime", precision="fp32", people=people)
-        config = estimator.config
-        pending = np.zeros((0, config.input_channels, *config.input_size), np.float32)
+        pending = np.zeros((0, 1, *estimator.config.input_size), np.float32)
         made = 0
         for index in range(len(data)):
             sample = data[index]

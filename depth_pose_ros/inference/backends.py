@@ -86,14 +86,12 @@ class TorchBackend:
 
 def export_onnx(model: DepthPoseNet | PeopleNet) -> bytes:
     """The network as ONNX with dynamic batch and image size axes: the pose network takes
-    "depth" (N, C, H, W), the crop and (C = 2) the person cue, and gives "heatmaps"; the person
-    stage takes "depth" (N, 2, H, W), depth and validity, and gives "people"."""
+    "depth" (N, 1, H, W) and gives "heatmaps"; the person stage takes "depth" (N, 2, H, W),
+    depth and validity, and gives "people"."""
     if isinstance(model, PeopleNet):
         example, output = torch.zeros(1, 2, 64, 64), "people"
     else:
-        config = model.config
-        example = torch.zeros(1, config.input_channels, *config.input_size)
-        output = "heatmaps"
+        example, output = torch.zeros(1, 1, *model.config.input_size), "heatmaps"
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
@@ -190,8 +188,7 @@ def _build(
         from depth_pose_ros.inference.tensorrt import TensorRTBackend
 
         onnx = models.get(export_onnx(model), precision, calibration)
-        config = model.config
-        return TensorRTBackend(onnx, config.input_size, precision, channels=config.input_channels)
+        return TensorRTBackend(onnx, model.config.input_size, precision)
     if name == "torch-cuda":
         if not torch.cuda.is_available():
             raise ValueError("backend torch-cuda needs a CUDA GPU, and PyTorch sees none")

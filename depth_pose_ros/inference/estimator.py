@@ -35,13 +35,7 @@ from depth_pose_ros.inference.precision import CalibrationSet
 from depth_pose_ros.model.heatmaps import decode, flip_averaged, heatmap_to_input, to_image
 from depth_pose_ros.model.network import DepthPoseNet
 from depth_pose_ros.model.people import PeopleNet
-from depth_pose_ros.model.preprocess import (
-    CropBox,
-    PersonRegion,
-    mask_bounds,
-    prepare_crop,
-    with_cue,
-)
+from depth_pose_ros.model.preprocess import CropBox, PersonRegion, mask_bounds, prepare_crop
 from depth_pose_ros.model.weights import load, load_people
 
 # A crop covers at least this many metres (times the crop margin) at the person's depth: the
@@ -193,29 +187,28 @@ class PoseEstimator:
         return _most_confident_first(self._estimate_each(within_range(depth), intrinsics, regions))
 
     def crops(self, depth: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
-        """The (N, C, H, W) batch the network gets for this frame's people (what INT8
+        """The (N, 1, H, W) batch the network gets for this frame's people (what INT8
         calibration and speed measurements need to see)."""
         depth = self._checked(depth, intrinsics)
         regions = [self._region(p, intrinsics) for p in self._proposals(depth, intrinsics)]
         if not regions:
-            return np.zeros((0, self.config.input_channels, *self.config.input_size), np.float32)
+            return np.zeros((0, 1, *self.config.input_size), np.float32)
         return self._batch(depth, regions, [_view_angles(r) for r in regions])[0]
 
     def _batch(
         self, depth: np.ndarray, regions: list[PersonRegion], angles: list[tuple[float, ...]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The network input for every region at each of its view `angles` (region by region,
-        with the region's mask as the person cue where the network takes one), and the affine
-        of each crop."""
+        """The network input for every region at each of its view `angles` (region by region),
+        and the affine of each crop."""
         crops, affines = [], []
         for region, region_angles in zip(regions, angles, strict=True):
             for angle in region_angles:
                 crop, affine = prepare_crop(
                     depth, region.box, region.reference_depth, self.config, rotation_degrees=angle
                 )
-                crops.append(with_cue(crop, region.mask, affine, self.config))
+                crops.append(crop)
                 affines.append(affine)
-        return np.stack(crops), affines
+        return np.stack(crops)[:, None], affines
 
     def _heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """The network's heatmaps for a batch of crops, flip-tested when asked (one call with

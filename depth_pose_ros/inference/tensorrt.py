@@ -94,9 +94,7 @@ class EngineCache:
         self.builder = builder
         self.directory = directory or default_cache_directory()
 
-    def spec(
-        self, onnx: bytes, precision: str, input_size: tuple[int, int], channels: int = 1
-    ) -> EngineSpec:
+    def spec(self, onnx: bytes, precision: str, input_size: tuple[int, int]) -> EngineSpec:
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         gpu, capability = self.builder.device()
@@ -108,9 +106,9 @@ class EngineCache:
             compute_capability=capability,
             precision=precision,
             input_shapes=(
-                (1, channels, height, width),
-                (2, channels, height, width),
-                (MAX_BATCH, channels, height, width),
+                (1, 1, height, width),
+                (2, 1, height, width),
+                (MAX_BATCH, 1, height, width),
             ),
         )
 
@@ -123,11 +121,10 @@ class EngineCache:
         return self.directory / f"{spec.key()}.engine"
 
     def get(
-        self, onnx: bytes, precision: str, input_size: tuple[int, int], channels: int = 1
+        self, onnx: bytes, precision: str, input_size: tuple[int, int]
     ) -> tuple[Any, EngineSpec]:
-        """A loaded engine for this model (ONNX already in `precision`; crops of `channels`):
-        cached or built."""
-        spec = self.spec(onnx, precision, input_size, channels)
+        """A loaded engine for this model (ONNX already in `precision`): cached or built."""
+        spec = self.spec(onnx, precision, input_size)
         path = self.engine_path(spec)
         if path.is_file():
             try:
@@ -204,13 +201,12 @@ class TensorRTBackend:
         input_size: tuple[int, int],
         precision: str = "fp16",
         cache: EngineCache | None = None,
-        channels: int = 1,
     ) -> None:
         import torch
 
         self.torch = torch
         self.cache = cache or EngineCache(TensorRTBuilder())
-        self.engine, self.spec = self.cache.get(onnx, precision, input_size, channels)
+        self.engine, self.spec = self.cache.get(onnx, precision, input_size)
         self.context = self.engine.create_execution_context()
         self.stream = torch.cuda.Stream()
         self.name = f"tensorrt-{precision}"

@@ -7,9 +7,7 @@ is attention-gated (Sun et al., "Focus on what's important"): it also predicts a
 gates the next stage's input, and its prediction keeps the previous one where the mask
 discarded it: Pt = Ht + P(t-1) * (1 - M(t-1)). Optionally (`upsample` levels) an upsampling
 head on top of the stages gives the heatmaps at a finer stride: the last stage's heatmaps
-resized up, corrected by convolutions of F and PT resized up too. Optionally (`person_cue`) the
-crop comes with a second channel marking the pixels the person stage gave this person, so that
-the network knows whom of the people in the crop it is asked about.
+resized up, corrected by convolutions of F and PT resized up too.
 
 Every size is a config value (`ModelConfig`); `CONFIGS` holds the named ones.
 """
@@ -55,14 +53,8 @@ class ModelConfig:
     box_margin: float = 1.25  # crop side / longer side of the person's box
     heatmap_sigma: float = 7.0  # target Gaussian sigma in input pixels (the paper's eq. 4)
     upsample: int = 0  # 2x upsampling levels after the stages: output stride halves per level
-    person_cue: bool = False  # a second input channel: 1 on the person's own pixels, else 0
 
     kind = "pose"  # what weights files call this kind of network (not a field)
-
-    @property
-    def input_channels(self) -> int:
-        """Channels of a crop: depth, and the person cue where the config has one."""
-        return 2 if self.person_cue else 1
 
     @property
     def stage_stride(self) -> int:
@@ -137,13 +129,12 @@ def _conv(
 
 
 class FeatureExtractor(nn.Module):
-    """VGG-19's first 10 convolutions on the depth channel (and the person cue), then the two
-    reducing layers."""
+    """VGG-19's first 10 convolutions on one depth channel, then the two reducing layers."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        channels = config.input_channels
+        channels = 1
         for item in config.backbone:
             if isinstance(item, int):
                 layers += _conv(channels, config.scaled(item), 3, config.batch_norm)

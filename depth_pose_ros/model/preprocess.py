@@ -122,25 +122,6 @@ def normalise(crop: np.ndarray, reference: float, config: ModelConfig) -> np.nda
     return out.astype(np.float32, copy=False)
 
 
-def warp_mask(mask: np.ndarray, affine: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
-    """A (H, W) bool mask in a crop under `affine`: 1.0 on its pixels, 0.0 elsewhere."""
-    height, width = input_size
-    warped = cv2.warpAffine(
-        mask.astype(np.uint8), affine, (width, height), flags=cv2.INTER_NEAREST, borderValue=0
-    )
-    return warped.astype(np.float32)
-
-
-def with_cue(
-    crop: np.ndarray, mask: np.ndarray, affine: np.ndarray, config: ModelConfig
-) -> np.ndarray:
-    """The (C, H, W) network input of a normalised crop: the crop, and where the config has a
-    person cue, the person's `mask` in the crop beside it."""
-    if not config.person_cue:
-        return crop[None]
-    return np.stack([crop, warp_mask(mask, affine, config.input_size)])
-
-
 def prepare_crop(
     depth: np.ndarray,
     box: CropBox,

@@ -13,17 +13,10 @@ Negatives (a `negatives` share of all samples) cover nobody: person-sized object
 data marks them (mask value 255: coats on a rack, a punching bag, an office chair) or else a
 random person-sized piece of the scene; their targets are empty heatmaps with full weight, so
 the network stays quiet on furniture and walls.
-
-A network with a person cue (`ModelConfig.person_cue`) gets, beside each crop, the pixels that
-say whom it is about: for a `stage_share` of the people the mask the person stage gives them
-(`StageCues`: what the estimator will give it, partial, split or merged as the stage's masks
-are), else their annotated mask; a negative gets the object's pixels or the scene's at the
-crop's depth, as a false proposal would.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import cv2
@@ -32,58 +25,14 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 
 from depth_pose_ros.core import schema
-from depth_pose_ros.core.depth_image import fill_dropouts, within_range
-from depth_pose_ros.data import coco
+from depth_pose_ros.core.depth_image import fill_dropouts
 from depth_pose_ros.data.sample import Dataset, PersonAnnotation, Sample, person_region
-from depth_pose_ros.inference.backends import TorchBackend
-from depth_pose_ros.inference.people import PEAK_DEPTH_BAND_M, PeopleFinder, Proposal
 from depth_pose_ros.model.heatmaps import targets
 from depth_pose_ros.model.network import ModelConfig
-from depth_pose_ros.model.preprocess import CropBox, apply, prepare_crop, with_cue
-from depth_pose_ros.model.weights import load_people
+from depth_pose_ros.model.preprocess import CropBox, apply, prepare_crop
 
 OBJECT_MASK = 255  # mask value of person-like objects that are not people
 MAX_PERSON_SHARE = 0.1  # of a negative crop's pixels on a person
-MIN_CUE_JOINTS = 3  # visible joints of a person a stage mask must hold to be their cue
-STAGE_THRESHOLD = 0.15  # the person stage's threshold for cues (the estimator's default)
-
-
-class StageCues:
-    """Person cues from the person stage: an annotated person's cue is the proposal holding
-    most of their visible joints, among the proposals holding more of theirs than of anyone
-    else's (at least MIN_CUE_JOINTS); None when the stage gives them none. The stage is loaded
-    in each process that asks (data loading workers are processes of their own)."""
-
-    def __init__(self, people: str = "people", threshold: float = STAGE_THRESHOLD) -> None:
-        self.people = people
-        self.threshold = threshold
-        self._finder: PeopleFinder | None = None
-        self._process = 0
-
-    def proposals(self, sample: Sample) -> list[Proposal]:
-        if self._finder is None or self._process != os.getpid():
-            stage, _ = load_people(self.people)
-            self._finder = PeopleFinder(TorchBackend(stage), stage.config, self.threshold)
-            self._process = os.getpid()
-        focal_length = (sample.intrinsics.fx + sample.intrinsics.fy) / 2
-        return self._finder.find(within_range(sample.depth), focal_length)
-
-    def mask(self, sample: Sample, person_index: int) -> np.ndarray | None:
-        proposals = self.proposals(sample)
-        if not proposals:
-            return None
-        height, width = sample.depth.shape
-        held = np.zeros((len(proposals), len(sample.people)), np.int64)  # visible joints
-        for k, person in enumerate(sample.people):
-            visible = person.visibility == coco.VISIBLE
-            columns, rows = np.round(person.uv[visible]).astype(np.int64).T
-            inside = (columns >= 0) & (columns < width) & (rows >= 0) & (rows < height)
-            for p, proposal in enumerate(proposals):
-                held[p, k] = np.count_nonzero(proposal.mask[rows[inside], columns[inside]])
-        theirs = held.argmax(axis=1) == person_index
-        counts = np.where(theirs, held[:, person_index], 0)
-        best = int(counts.argmax())
-        return proposals[best].mask if counts[best] >= MIN_CUE_JOINTS else None
 
 
 @dataclass(frozen=True)
@@ -107,7 +56,7 @@ class Augmentation:
 
 
 class PersonCrops(TorchDataset):
-    """(input (C, H, W), heatmaps (K, H/8, W/8), weights (K,)) per annotated person, and for
+    """(input (1, H, W), heatmaps (K, H/8, W/8), weights (K,)) per annotated person, and for
     proposals that cover nobody (a `negatives` share of all samples): empty heatmaps with full
     weight, so that the network stays quiet on furniture and walls."""
 
@@ -119,14 +68,10 @@ class PersonCrops(TorchDataset):
         seed: int = 0,
         label_noise: float = 0.0,
         negatives: float = 0.2,
-        cues: StageCues | None = None,
-        stage_share: float = 0.75,
     ) -> None:
         self.dataset = dataset
         self.label_noise = label_noise
         self.config = config
-        self.cues = cues  # with a person cue: the stage's masks for a `stage_share` of people
-        self.stage_share = stage_share
         self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0
@@ -160,38 +105,26 @@ class PersonCrops(TorchDataset):
         sample = self.dataset[sample_index]
         rng = self._rng(index)
         if person_index < 0:
+            box = self._nobody(sample, rng)
             maps, weights = self._empty_targets()
+            if box is None:  # nothing but people: an all-invalid crop teaches silence too
+                crop = np.full(self.config.input_size, self.config.invalid_value, np.float32)
+            else:
+                reference = float(np.nanmedian(_window(sample.depth, box)))
+                crop = self._crop(sample, box, reference, rng)[0]
             return (
-                torch.from_numpy(self._negative(sample, rng)),
+                torch.from_numpy(crop[None]),
                 torch.from_numpy(maps),
                 torch.ones_like(torch.from_numpy(weights)),
             )
         if self.label_noise > 0:
             sample.people[person_index] = self._kinect_like(sample.people[person_index], index)
         crop, heatmaps, weights = self.make(sample, person_index, rng)
-        return torch.from_numpy(crop), torch.from_numpy(heatmaps), torch.from_numpy(weights)
+        return torch.from_numpy(crop[None]), torch.from_numpy(heatmaps), torch.from_numpy(weights)
 
-    def _negative(self, sample: Sample, rng: np.random.Generator) -> np.ndarray:
-        """The input of a crop covering nobody; its cue is the object's pixels or the scene's
-        near the crop's depth, as a false proposal's would be."""
-        nobody = self._nobody(sample, rng)
-        config = self.config
-        if nobody is None:  # nothing but people: an all-invalid crop teaches silence too
-            crop = np.full(config.input_size, config.invalid_value, np.float32)
-            return with_cue(crop, np.zeros(sample.depth.shape, bool), np.eye(2, 3), config)
-        box, pixels = nobody
-        reference = float(np.nanmedian(_window(sample.depth, box)))
-        crop, affine, _ = self._crop(sample, box, reference, rng)
-        if pixels is None:
-            pixels = np.abs(sample.depth - reference) <= PEAK_DEPTH_BAND_M  # NaN: False
-        return with_cue(crop, pixels, affine, config)
-
-    def _nobody(
-        self, sample: Sample, rng: np.random.Generator
-    ) -> tuple[CropBox, np.ndarray | None] | None:
-        """A crop covering nobody: around a person-like object if the frame has one (and that
-        object's pixels), else a random person-sized window with valid depth and hardly any
-        person in it (and None)."""
+    def _nobody(self, sample: Sample, rng: np.random.Generator) -> CropBox | None:
+        """A crop covering nobody: around a person-like object if the frame has one, else a
+        random person-sized window with valid depth and hardly any person in it."""
         margin = self.config.box_margin
         people = (
             (sample.mask > 0) & (sample.mask != OBJECT_MASK) if sample.mask is not None else None
@@ -201,7 +134,7 @@ class PersonCrops(TorchDataset):
             if count > 1:
                 part = parts == int(rng.integers(1, count))
                 if np.count_nonzero(part) >= 50:
-                    return CropBox.around_mask(part, margin), part
+                    return CropBox.around_mask(part, margin)
         height, width = sample.depth.shape
         for _ in range(10):
             side = rng.uniform(0.15, 0.8) * height
@@ -211,7 +144,7 @@ class PersonCrops(TorchDataset):
                 continue
             if people is not None and _window(people, box).mean() > MAX_PERSON_SHARE:
                 continue
-            return box, None
+            return box
         return None
 
     def make(
@@ -219,25 +152,19 @@ class PersonCrops(TorchDataset):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The augmented input, targets and weights for one person of one sample."""
         person: PersonAnnotation = sample.people[person_index]
-        config = self.config
-        region = person_region(sample, person_index, config.box_margin)
+        region = person_region(sample, person_index, self.config.box_margin)
         if region is None:
-            empty = np.zeros((config.input_channels, *config.input_size), np.float32)
-            return empty, *self._empty_targets()
+            return np.zeros(self.config.input_size, np.float32), *self._empty_targets()
         box, reference = region.box, region.reference_depth
         if rng.random() < self.augmentation.loose:
             shift = rng.uniform(-0.2, 0.2, size=2) * box.size
             box = CropBox(box.cx + shift[0], box.cy + shift[1], box.size * rng.uniform(0.7, 1.5))
         crop, affine, flip = self._crop(sample, box, reference, rng)
-        cue = region.mask
-        if config.person_cue and self.cues is not None and rng.random() < self.stage_share:
-            stage_mask = self.cues.mask(sample, person_index)  # drawn only with a cue: runs
-            cue = region.mask if stage_mask is None else stage_mask  # without one repeat
-        crop = with_cue(crop, cue, affine, config)
         joints = apply(affine, person.uv.astype(np.float64))
         labelled = person.visibility > 0
         if flip:
             joints, labelled = joints[schema.FLIP_PERMUTATION], labelled[schema.FLIP_PERMUTATION]
+        config = self.config
         heatmaps, weights = targets(
             joints, labelled, config.heatmap_size, config.stride, config.heatmap_sigma
         )

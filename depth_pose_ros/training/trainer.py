@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
@@ -30,7 +29,7 @@ from depth_pose_ros.data.sample import Dataset
 from depth_pose_ros.model import weights
 from depth_pose_ros.model.network import CONFIGS, DepthPoseNet, ModelConfig
 from depth_pose_ros.model.people import PeopleConfig, PeopleNet
-from depth_pose_ros.training.data import Augmentation, PersonCrops, StageCues
+from depth_pose_ros.training.data import Augmentation, PersonCrops
 from depth_pose_ros.training.loss import stage_loss
 from depth_pose_ros.training.validation import validate
 
@@ -61,8 +60,6 @@ class TrainSettings:
     label_noise: float = 0.0  # Kinect-like annotation errors (fraction of a person's size)
     upsample: int | None = None  # the config's upsampling levels, also over --init weights' own
     input_size: tuple[int, int] | None = None  # the crop side, also over --init weights' own
-    person_cue: bool = False  # give the network the person cue, also over --init weights
-    stage_share: float = 0.75  # with a cue: people whose cue is the person stage's mask
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -110,21 +107,14 @@ def save_epoch(
 
 def _start_from(model: DepthPoseNet, initial: DepthPoseNet) -> None:
     """`initial`'s weights in `model`; an upsampling head `initial` lacks keeps its own start
-    (the stages' heatmaps resized up), one of other levels than `model`'s is an error; a person
-    cue `initial` lacks starts with zero weights (the network at first ignores it)."""
+    (the stages' heatmaps resized up), one of other levels than `model`'s is an error."""
     model_head, initial_head = model.upsampling, initial.upsampling
     if initial_head is not None and model.config.upsample != initial.config.upsample:
         raise ValueError(
             f"--init has {initial.config.upsample} upsampling levels, not "
             f"{model.config.upsample}: start from weights without them or with as many"
         )
-    state = initial.state_dict()
-    if model.config.person_cue and not initial.config.person_cue:
-        convolutions = (n for n, m in initial.named_modules() if isinstance(m, nn.Conv2d))
-        first = f"{next(convolutions)}.weight"  # the one that reads the crop
-        cue = torch.zeros_like(state[first][:, :1])
-        state[first] = torch.cat([state[first], cue], dim=1)
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
     added = model_head is not None and initial_head is None
     if unexpected or (
         missing and not (added and all(k.startswith("upsampling.") for k in missing))
@@ -227,8 +217,6 @@ def train(
         config = replace(config, upsample=settings.upsample)
     if settings.input_size is not None:  # the network is fully convolutional: any crop fits
         config = replace(config, input_size=settings.input_size)
-    if settings.person_cue:
-        config = replace(config, person_cue=True)
     if settings.finetune is not None:
         if initial is None:
             raise ValueError("fine-tuning needs --init: the weights to start from")
@@ -246,14 +234,7 @@ def train(
 
     out.mkdir(parents=True, exist_ok=True)
     crops = PersonCrops(
-        data,
-        config,
-        settings.augmentation,
-        settings.seed,
-        settings.label_noise,
-        settings.negatives,
-        StageCues(settings.people or "people") if config.person_cue else None,
-        settings.stage_share,
+        data, config, settings.augmentation, settings.seed, settings.label_noise, settings.negatives
     )
     if len(crops) == 0:
         raise ValueError("the training data has no annotated people")

@@ -19,7 +19,7 @@ from depth_pose_ros.inference.backends import TorchBackend
 from depth_pose_ros.inference.estimator import PoseEstimator
 from depth_pose_ros.model.heatmaps import decode, targets, to_image
 from depth_pose_ros.model.network import DepthPoseNet
-from depth_pose_ros.model.preprocess import apply, prepare_crop, with_cue
+from depth_pose_ros.model.preprocess import apply, prepare_crop
 from depth_pose_ros.training.loss import stage_loss
 
 
@@ -53,14 +53,14 @@ def validate(
                 config.stride,
                 config.heatmap_sigma,
             )
-            crops.append(with_cue(crop, region.mask, affine, config))
+            crops.append(crop)
             affines.append(affine)
             heatmaps.append(target)
             alphas.append(alpha)
         if not crops:
             continue
         counted += len(crops)
-        predictions = model(torch.from_numpy(np.stack(crops)).to(device), all_stages=True)
+        predictions = model(torch.from_numpy(np.stack(crops)[:, None]).to(device), all_stages=True)
         losses.append(
             float(
                 stage_loss(
