@@ -239,6 +239,27 @@ def test_person_stage_training_can_start_from_weights_with_their_config(frames, 
         train_people(frames, tmp_path / "wrong", PeopleSettings(init=str(pose)), progress=False)
 
 
+def test_person_stage_weights_train_on_frames_read_at_another_resolution(frames, tmp_path):
+    """--downsample over --init: the same (fully convolutional) weights, reading every N-th
+    pixel instead of their own config's; the file keeps the new resolution."""
+    first = PeopleSettings(config=SMALL, epochs=1, batch_size=2, val_frames=2)
+    train_people(frames, tmp_path / "first", first, progress=False)
+    start = str(tmp_path / "first" / "best.pt")
+    finer = PeopleSettings(epochs=1, batch_size=2, lr=0.0, val_frames=2, init=start, downsample=2)
+    rows = train_people(frames, tmp_path / "finer", finer, val=frames, progress=False)
+    assert 0.0 <= rows[0]["val_recall"] <= 1.0
+    initial, _ = weights.load_people(start)
+    trained, _ = weights.load_people(tmp_path / "finer" / "best.pt")
+    assert trained.config == SMALL.with_changes(downsample=2) and trained.config.stride == 2
+    for name, value in initial.state_dict().items():
+        if not name.endswith("num_batches_tracked") and "running_" not in name:
+            assert torch.equal(value, trained.state_dict()[name]), name
+    depth = frames[0].depth
+    assert network_input(depth, trained.config).shape[1] == -(-depth.shape[0] // 2 // 16) * 16
+    finder = PeopleFinder(TorchBackend(trained.eval()), trained.config, 0.0)
+    assert all(p.mask.shape == depth.shape for p in finder(depth))
+
+
 def test_pose_weights_are_not_people_weights(tmp_path):
     path = weights.save(tmp_path / "pose.pt", tiny_model())
     with pytest.raises(weights.WeightsError, match="holds pose weights, not people weights"):

@@ -33,6 +33,7 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed,
             workers=args.workers,
             init=args.init,
+            downsample=args.downsample,
         )
         rows = train_people(data, args.out, people, val=val)
     else:
@@ -263,6 +264,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=int,
         help="pose stage: square crop side (the config's); with --init, those weights on crops "
         "of this side",
+    )
+    training.add_argument(
+        "--downsample",
+        type=int,
+        help="person stage: the network reads every N-th pixel of the frame (the config's: 4); "
+        "with --init, those weights on frames read this finely",
     )
     training.add_argument("--epochs", type=int, default=30, help="passes over --data")
     training.add_argument("--batch-size", type=int, default=16, help="crops per step (per GPU)")

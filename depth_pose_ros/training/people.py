@@ -57,6 +57,7 @@ class PeopleSettings:
     filled: float = 0.5  # share of frames whose scattered dropouts are filled first
     val_frames: int = 300
     init: str | None = None  # person-stage weights to start from (their config replaces config)
+    downsample: int | None = None  # the input's pixel stride, also over --init weights' own
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -266,11 +267,16 @@ def train_people(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
-    if settings.init is not None:  # the architecture comes with the weights
-        model, _ = weights.load_people(settings.init)
-        settings = replace(settings, config=model.config)
-    else:
-        model = PeopleNet(settings.config)
+    initial = weights.load_people(settings.init)[0] if settings.init is not None else None
+    if initial is not None:  # the architecture comes with the weights
+        settings = replace(settings, config=initial.config)
+    if settings.downsample is not None:  # fully convolutional: any input resolution fits
+        settings = replace(
+            settings, config=replace(settings.config, downsample=settings.downsample)
+        )
+    model = PeopleNet(settings.config)
+    if initial is not None:
+        model.load_state_dict(initial.state_dict())
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
