@@ -271,9 +271,8 @@ def train_people(
     if initial is not None:  # the architecture comes with the weights
         settings = replace(settings, config=initial.config)
     if settings.downsample is not None:  # fully convolutional: any input resolution fits
-        settings = replace(
-            settings, config=replace(settings.config, downsample=settings.downsample)
-        )
+        config = settings.config.with_changes(downsample=settings.downsample)
+        settings = replace(settings, config=config)
     model = PeopleNet(settings.config)
     if initial is not None:
         model.load_state_dict(initial.state_dict())
